@@ -1,0 +1,98 @@
+"""The :class:`Slicebox` facade: the whole system as one object.
+
+    >>> from slicebox_core import Slicebox
+    >>> sb = Slicebox.open("slicebox-data")              # SQLite + local folder
+    >>> result = sb.images.add("CT1.dcm")                 # path, bytes or binary stream
+    >>> [p.patient_name for p in sb.index.patients()]
+    >>> png = sb.images.png(result.image.id, height=256)
+
+The server is a thin shell over this object and the client mirrors its methods over HTTP.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from .config import Config, load_config
+from .db.engine import Database
+from .db.migrate import upgrade
+from .events import EventBus
+from .images.exports import ExportService
+from .images.service import ImageService
+from .index.service import IndexService
+from .index.tags import SeriesTagService
+from .log.service import LogService
+from .storage.base import Storage, open_storage
+from .system import SystemService
+from .users.service import UserService
+
+
+class Slicebox:
+    """One slicebox: index, storage and the services over them.
+
+    Args:
+        config: the configuration; see :meth:`open` for the common cases.
+        migrate: bring the index schema up to date on open (default True).
+    """
+
+    def __init__(self, config: Config, *, migrate: bool = True) -> None:
+        self.config = config
+        os.makedirs(config.data_dir, exist_ok=True)
+        self.db = Database(
+            config.database_url, pool_size=config.database.pool_size, echo=config.database.echo
+        )
+        if migrate:
+            upgrade(self.db)
+        self.storage: Storage = open_storage(config)
+        self.events = EventBus()
+        self.log = LogService(self.db)
+        self.index = IndexService(self.db)
+        self.series_tags = SeriesTagService(self.db)
+        self.images = ImageService(self.db, self.storage, self.events, config)
+        self.exports = ExportService(self.db, self.storage, self.index)
+        self.users = UserService(self.db, config)
+        self.system = SystemService(self.db, config)
+
+    @classmethod
+    def open(
+        cls,
+        data_dir: str | os.PathLike[str] = "slicebox-data",
+        *,
+        database_url: str | None = None,
+        storage: dict[str, Any] | None = None,
+        config_file: str | os.PathLike[str] | None = None,
+        environ: dict[str, str] | None = None,
+    ) -> Slicebox:
+        """Open (creating if needed) a slicebox.
+
+        Args:
+            data_dir: the embedded default's folder (SQLite file, ``dicom/`` folder).
+            database_url: an SQLAlchemy URL instead of the SQLite file, e.g.
+                ``postgresql+psycopg://user@host/db``.
+            storage: a storage table instead of the local folder, e.g.
+                ``{"kind": "s3", "bucket": "b", "endpoint_url": "http://127.0.0.1:9000"}``.
+            config_file: an optional TOML file read before the arguments.
+            environ: environment to read ``SLICEBOX_*`` from (default: none, so a notebook
+                is not surprised by its shell; the server passes ``os.environ``).
+
+        Raises:
+            InvalidInput: a bad configuration value.
+        """
+        overrides: dict[str, Any] = {"data_dir": str(data_dir)}
+        if database_url:
+            overrides["database.url"] = database_url
+        if storage:
+            for key, value in storage.items():
+                overrides[f"storage.{key}"] = value
+        return cls(load_config(config_file, environ or {}, overrides=overrides))
+
+    def close(self) -> None:
+        """Release database connections."""
+        self.db.dispose()
+
+    def __enter__(self) -> Slicebox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

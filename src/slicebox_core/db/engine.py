@@ -1,0 +1,117 @@
+"""Engine and sessions for SQLite (embedded) and PostgreSQL (scale-out).
+
+SQLite: WAL journal, a busy timeout, foreign keys on, and ``BEGIN IMMEDIATE`` for write
+sessions, so writers queue on the database lock instead of failing half-way with "database is
+locked". PostgreSQL: READ COMMITTED; concurrent inserts of the same row are made safe by
+``INSERT ... ON CONFLICT DO NOTHING`` in the services.
+
+Never create a :class:`Database` before gunicorn forks: each worker opens its own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
+
+from .tables import Base
+
+
+class Database:
+    """Owns the engines of one index and hands out sessions."""
+
+    def __init__(self, url: str, *, pool_size: int = 5, echo: bool = False) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        if self.is_sqlite:
+            self._prepare_sqlite_file(url)
+            self.engine = self._sqlite_engine(url, immediate=False, echo=echo)
+            self.write_engine = self._sqlite_engine(url, immediate=True, echo=echo)
+        else:
+            self.engine = create_engine(
+                url,
+                echo=echo,
+                pool_size=pool_size,
+                max_overflow=pool_size * 2,
+                pool_pre_ping=True,
+            )
+            self.write_engine = self.engine
+        self._read = sessionmaker(self.engine, expire_on_commit=False)
+        self._write = sessionmaker(self.write_engine, expire_on_commit=False)
+
+    @staticmethod
+    def _prepare_sqlite_file(url: str) -> None:
+        path = url.split("///", 1)[-1].split("?", 1)[0]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+    @staticmethod
+    def _sqlite_engine(url: str, *, immediate: bool, echo: bool) -> Engine:
+        engine = create_engine(
+            url,
+            echo=echo,
+            poolclass=NullPool if ":memory:" not in url else None,
+            connect_args={"check_same_thread": False, "timeout": 60},
+        )
+
+        @event.listens_for(engine, "connect")
+        def _connect(dbapi_conn: Any, _: Any) -> None:
+            dbapi_conn.isolation_level = None  # we emit BEGIN ourselves
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=60000")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn: Any) -> None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+        return engine
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Session]:
+        """A session for reading; rolled back at the end."""
+        with self._read() as session:
+            try:
+                yield session
+            finally:
+                session.rollback()
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[Session]:
+        """A session in one transaction: committed on success, rolled back on error."""
+        with self._write() as session, session.begin():
+            yield session
+
+    def run_write(self, fn: Any, *, attempts: int = 5) -> Any:
+        """Run ``fn(session)`` in a write transaction, retrying on transient lock errors."""
+        delay = 0.05
+        for attempt in range(attempts):
+            try:
+                with self.write() as session:
+                    return fn(session)
+            except OperationalError as exc:
+                transient = "locked" in str(exc) or "deadlock" in str(exc).lower()
+                if not transient or attempt == attempts - 1:
+                    raise
+                time.sleep(delay)
+                delay *= 2
+        raise AssertionError("unreachable")
+
+    def create_all(self) -> None:
+        """Create missing tables directly (tests); production uses :func:`migrate`."""
+        Base.metadata.create_all(self.write_engine)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+        if self.write_engine is not self.engine:
+            self.write_engine.dispose()

@@ -1,0 +1,5 @@
+"""Stored DICOM instances: ingest, read, render, modify, export, delete."""
+
+from .service import ImageService
+
+__all__ = ["ImageService"]
