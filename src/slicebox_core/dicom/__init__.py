@@ -1,0 +1,1 @@
+"""DICOM reading, validation, rendering and editing on pydicom datasets and files."""
