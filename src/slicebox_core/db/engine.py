@@ -79,12 +79,12 @@ class Database:
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Session]:
-        """A session for reading; rolled back at the end."""
+        """A session for reading; closed (its transaction rolled back) at the end.
+
+        Closing detaches loaded rows without expiring them, so they stay readable.
+        """
         with self._read() as session:
-            try:
-                yield session
-            finally:
-                session.rollback()
+            yield session
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Session]:

@@ -191,6 +191,16 @@ class LogRow(Base):
     message: Mapped[str] = mapped_column(Text)
 
 
+class ExportSetRow(Base):
+    """A zip export set (spec §3.3): in the index, so every server process can serve it."""
+
+    __tablename__ = "ExportSets"
+    __table_args__ = (AUTOINC,)
+    id: Mapped[int] = _pk()
+    created: Mapped[int] = mapped_column(BigInteger, index=True)
+    imageids: Mapped[str] = mapped_column(Text)  # JSON list of image ids
+
+
 class SettingRow(Base):
     """Small persistent key/value facts of an installation (e.g. schema notes)."""
 
