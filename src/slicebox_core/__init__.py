@@ -7,9 +7,8 @@
 neither SQLAlchemy nor pynetdicom.
 """
 
-from __future__ import annotations
-
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+from typing import Any as _Any
 
 from . import models
 from .config import Config, load_config
@@ -28,7 +27,7 @@ from .errors import (
     Unauthorized,
 )
 
-if TYPE_CHECKING:
+if _TYPE_CHECKING:
     from .app import Slicebox
 
 __all__ = [
@@ -51,7 +50,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> _Any:
     if name == "Slicebox":
         from .app import Slicebox
 

@@ -170,9 +170,10 @@ def _make_converter() -> cattrs.Converter:
             raise ValueError(f"expected true or false, got {type(value).__name__}")
         return value
 
-    conv.register_structure_hook(str, structure_str)
-    conv.register_structure_hook(int, structure_int)
-    conv.register_structure_hook(bool, structure_bool)
+    # exact-type predicates: a singledispatch hook on str would also catch StrEnum classes
+    conv.register_structure_hook_func(lambda t: t is str, structure_str)
+    conv.register_structure_hook_func(lambda t: t is int, structure_int)
+    conv.register_structure_hook_func(lambda t: t is bool, structure_bool)
 
     def structure_enum(value: Any, cls: type[enum.Enum]) -> Any:
         try:

@@ -151,9 +151,7 @@ class AuthMiddleware:
         if token is None:
             return None
         try:
-            user = self._users.session_user(
-                token, ip=client_ip(req), user_agent=user_agent(req)
-            )
+            user = self._users.session_user(token, ip=client_ip(req), user_agent=user_agent(req))
         except Unauthorized:
             raise Unauthorized(INVALID) from None
         return Caller(user, token)

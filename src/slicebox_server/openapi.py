@@ -211,7 +211,9 @@ def path_params(template: str) -> list[dict[str, Any]]:
 
 def _content(registry: SchemaRegistry, value: Any) -> dict[str, Any]:
     if isinstance(value, Binary):
-        return {value.media_type: {"schema": {"type": "string", "contentMediaType": value.media_type}}}
+        return {
+            value.media_type: {"schema": {"type": "string", "contentMediaType": value.media_type}}
+        }
     if isinstance(value, Text):
         return {"text/plain": {"schema": {"type": "string"}}}
     if isinstance(value, Upload):
@@ -280,8 +282,9 @@ def _operation(
         responses.setdefault("400", _response(registry, BAD_REQUEST))
     if any(p.required for p in op.params):
         # spec §2.3: a missing required query parameter answers 404
-        responses.setdefault("404", _response(registry, Text("not found, or a required "
-                                                             "query parameter is missing")))
+        responses.setdefault(
+            "404", _response(registry, Text("not found, or a required query parameter is missing"))
+        )
     out["responses"] = dict(sorted(responses.items()))
     return out
 

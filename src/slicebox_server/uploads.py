@@ -7,9 +7,9 @@ configured upload limit (``server.max_upload_bytes``, 0 = none) is enforced whil
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import BinaryIO, TypeVar
+from typing import BinaryIO
 
 import falcon
 from falcon.constants import MEDIA_MULTIPART
@@ -17,8 +17,6 @@ from falcon.constants import MEDIA_MULTIPART
 from slicebox_core.errors import InvalidDicom, InvalidInput, PayloadTooLarge
 
 from .serialization import body_stream
-
-T = TypeVar("T")
 
 FILE_PART = "file"
 
@@ -100,9 +98,3 @@ def upload_stream(req: falcon.Request, *, limit: int, what: str = "DICOM") -> It
             yield LimitedStream(part.stream, limit)  # type: ignore[arg-type]
             return
     raise InvalidInput(f"The multipart body has no part named '{FILE_PART}'")
-
-
-def with_upload(req: falcon.Request, limit: int, use: Callable[[BinaryIO], T]) -> T:
-    """Call ``use`` with the upload stream (see :func:`upload_stream`)."""
-    with upload_stream(req, limit=limit) as stream:
-        return use(stream)

@@ -154,12 +154,27 @@ def _is_private_creator(tag: int) -> bool:
 def _tags_by_keyword() -> dict[str, int]:
     tags: dict[str, int] = {}
     for mask, entry in datadict.RepeatersDictionary.items():
-        if entry[4] and entry[0] != "NONE":
-            tags[entry[4]] = int(mask.replace("x", "0"), 16)
+        if entry[4] and entry[0] != "NONE" and (number := _first_repeater_tag(mask, entry[4])):
+            tags[entry[4]] = number
     for number, entry in datadict.DicomDictionary.items():
         if entry[4] and entry[0] != "NONE":
             tags[entry[4]] = number
     return tags
+
+
+def _first_repeater_tag(mask: str, word: str) -> int | None:
+    """The lowest tag matching a repeater mask (``60xx3000``) that the dictionary names ``word``.
+
+    Substituting 0 is not enough: ``002804x2`` with x = 0 is NumberOfTransformSteps.
+    """
+    count = mask.count("x")
+    for fill in range(16**count):
+        digits = iter(f"{fill:0{count}X}")
+        number = int("".join(next(digits) if c == "x" else c for c in mask), 16)
+        if number & 0xFFFF and number not in datadict.DicomDictionary:
+            if datadict.keyword_for_tag(number) == word:
+                return number
+    return None  # pragma: no cover - every pydicom repeater has a free tag
 
 
 @functools.cache

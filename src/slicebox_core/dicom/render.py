@@ -84,8 +84,8 @@ def render_png(
 
 
 def _describe(ex: Exception) -> str:
-    text = str(ex).strip().splitlines()
-    return f"{type(ex).__name__}: {text[0][:200]}" if text else type(ex).__name__
+    text = " ".join(str(ex).split())
+    return f"{type(ex).__name__}: {text[:300]}" if text else type(ex).__name__
 
 
 def _read_header(source: str | os.PathLike[str] | BinaryIO) -> Dataset:
@@ -106,7 +106,7 @@ def _decode(source: str | os.PathLike[str] | BinaryIO, header: Dataset, index: i
         if header.file_meta.get("TransferSyntaxUID") == DeflatedExplicitVRLittleEndian:
             # pixel_array() cannot read a deflated stream in place: inflate it whole.
             src = pydicom.dcmread(source)
-        elif hasattr(source, "read") and source.tell() != 0:
+        elif not isinstance(source, str | os.PathLike) and source.tell() != 0:
             src = io.BytesIO(source.read())  # pixel_array() reads from position 0
         arr = pixel_array(src, index=index)
     except AttributeError as ex:

@@ -200,7 +200,8 @@ class Jpeg(Resource):
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         study_id = required_int_param(req, "studyid")
         description = str_param(req, "description")
-        with upload_stream(req, limit=self.server.max_upload_bytes, what="JPEG") as stream:
+        # a JPEG is wrapped in memory, so it gets the ordinary body limit
+        with upload_stream(req, limit=self.server.max_body_bytes, what="JPEG") as stream:
             image = self.sb.images.add_jpeg(
                 stream, study_id=study_id, description=description, source=user_source(req)
             )
@@ -242,4 +243,3 @@ class Export(Resource):
         # exactly as the original, unquoted (spec §3.3)
         resp.set_header("Content-Disposition", f"attachment; filename={EXPORT_FILENAME}")
         resp.stream = itertools.chain((first,), chunks)
-

@@ -65,7 +65,7 @@ class Studies(Resource):
         "GET": Operation(
             "List the studies of a patient",
             {200: list[Study]},
-            (Param("patientid", int, required=True),) + PAGING + FILTERS,
+            (Param("patientid", int, required=True), *PAGING, *FILTERS),
         )
     }
 
@@ -81,7 +81,7 @@ class SeriesCollection(Resource):
         "GET": Operation(
             "List the series of a study",
             {200: list[Series]},
-            (Param("studyid", int, required=True),) + PAGING + FILTERS,
+            (Param("studyid", int, required=True), *PAGING, *FILTERS),
         )
     }
 
@@ -97,7 +97,7 @@ class Images(Resource):
         "GET": Operation(
             "List the images of a series",
             {200: list[Image]},
-            (Param("seriesid", int, required=True),) + PAGING + ORDERING,
+            (Param("seriesid", int, required=True), *PAGING, *ORDERING),
             description="filter matches sopInstanceUID, imageType, instanceNumber.",
         )
     }
@@ -289,9 +289,7 @@ class SeriesTypeOfSeries(Resource):
         self.sb.index.add_series_type(id, type_id)
         no_content(resp)
 
-    def on_delete(
-        self, req: falcon.Request, resp: falcon.Response, id: int, type_id: int
-    ) -> None:
+    def on_delete(self, req: falcon.Request, resp: falcon.Response, id: int, type_id: int) -> None:
         self.sb.index.remove_series_type(id, type_id)
         no_content(resp)
 
@@ -320,13 +318,9 @@ class SeriesTagsOfSeries(Resource):
 class SeriesTagOfSeries(Resource):
     roles = {"DELETE": Role.USER}
     docs = {
-        "DELETE": Operation(
-            "Untag a series (the tag itself survives)", {204: Empty("removed")}
-        )
+        "DELETE": Operation("Untag a series (the tag itself survives)", {204: Empty("removed")})
     }
 
-    def on_delete(
-        self, req: falcon.Request, resp: falcon.Response, id: int, tag_id: int
-    ) -> None:
+    def on_delete(self, req: falcon.Request, resp: falcon.Response, id: int, tag_id: int) -> None:
         self.sb.series_tags.untag_series(id, tag_id)
         no_content(resp)

@@ -17,8 +17,8 @@ class SeriesTags(Resource):
         "GET": Operation(
             "List all series tags, used or not",
             {200: list[SeriesTag]},
-            PAGING
-            + (
+            (
+                *PAGING,
                 Param("orderby", str, description="id or name; other values are ignored"),
                 Param("orderascending", bool, default=True),
                 Param("filter", str, description="case-insensitive substring of the name"),
@@ -26,10 +26,9 @@ class SeriesTags(Resource):
         ),
         "POST": Operation(
             "Create a series tag",
-            {201: SeriesTag, 409: Text("a tag with this name exists")},
+            {201: SeriesTag, 400: Text("empty name, or a tag with this name exists")},
             body=SeriesTag,
-            description="The id in the body is ignored. The original answered 400 for a "
-            "duplicate name.",
+            description="The id in the body is ignored.",
         ),
     }
 
@@ -59,7 +58,7 @@ class SeriesTagItem(Resource):
         ),
         "PUT": Operation(
             "Rename a series tag",
-            {200: SeriesTag, 404: NOT_FOUND, 409: Text("a tag with this name exists")},
+            {200: SeriesTag, 400: Text("a tag with this name exists"), 404: NOT_FOUND},
             body=SeriesTag,
             description="The tag is the one named by the path. The original used the id "
             "inside the body and ignored the path (a flaw).",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import falcon
 
 from slicebox_core.models import Destination, Role, Source, SystemInformation
@@ -11,19 +13,28 @@ from ..openapi import Operation, Text
 from ..serialization import send
 from .base import Resource
 
+log = logging.getLogger("slicebox.server")
+
 
 class Health(Resource):
     roles = {"GET": PUBLIC}
     docs = {
         "GET": Operation(
-            "Liveness check",
-            {200: Text("OK")},
-            description="Answers without touching the index, so it is a liveness probe only.",
+            "Health check",
+            {200: Text("OK"), 503: Text("the index does not answer")},
+            description="Runs a trivial query on the index.",
         )
     }
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         resp.content_type = "text/plain; charset=utf-8"
+        try:
+            self.sb.system.health()
+        except Exception:  # any failure of the index means "unhealthy", not a 500
+            log.warning("health check failed", exc_info=True)
+            resp.status = 503
+            resp.text = "Unavailable"
+            return
         resp.text = "OK"
 
 
@@ -41,8 +52,7 @@ class Sources(Resource):
         "GET": Operation(
             "Every source images can come from",
             {200: list[Source]},
-            description="Users, boxes, SCPs, watched directories and import sessions; "
-            "not paged.",
+            description="Users, boxes, SCPs, watched directories and import sessions; not paged.",
         )
     }
 

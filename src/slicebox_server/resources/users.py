@@ -99,9 +99,7 @@ class CurrentUser(Resource):
             empty_not_found(resp)
             return
         try:
-            user = self.sb.users.session_user(
-                token, ip=client_ip(req), user_agent=user_agent(req)
-            )
+            user = self.sb.users.session_user(token, ip=client_ip(req), user_agent=user_agent(req))
         except Unauthorized:
             empty_not_found(resp)
             return

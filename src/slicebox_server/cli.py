@@ -1,0 +1,197 @@
+"""The ``slicebox`` command: ``serve`` and ``import``.
+
+    slicebox --version
+    slicebox serve [--config FILE] [--data DIR] [--host H] [--port N] [--workers N]
+    slicebox import PATH... [--data DIR] [--config FILE]
+
+Configuration: the TOML file of ``--config`` (or ``SLICEBOX_CONFIG``), then ``SLICEBOX_*``
+environment variables, then the command-line options.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from slicebox_core.config import Config, load_config
+from slicebox_core.errors import SliceboxError
+
+EXIT_OK = 0
+EXIT_NOTHING_IMPORTED = 1
+EXIT_USAGE = 2
+
+
+def package_version() -> str:
+    """The installed version of slicebox."""
+    try:
+        return version("slicebox")
+    except PackageNotFoundError:
+        return "0.0.0+unknown"
+
+
+def cli_config(args: argparse.Namespace) -> Config:
+    """The configuration: file, then environment, then command-line options.
+
+    Raises:
+        InvalidInput: unreadable file or a bad value.
+    """
+    overrides: dict[str, Any] = {"data_dir": args.data}
+    for option, key in (
+        ("host", "server.host"),
+        ("port", "server.port"),
+        ("workers", "server.workers"),
+    ):
+        overrides[key] = getattr(args, option, None)
+    path = args.config or os.environ.get("SLICEBOX_CONFIG") or None
+    return load_config(path, os.environ, overrides=overrides)
+
+
+# serve ---------------------------------------------------------------------------------------
+def prepare(config: Config) -> None:
+    """Run migrations and make sure the superuser exists, then close everything again.
+
+    Runs in the master before gunicorn forks; the workers open their own slicebox. A
+    generated superuser password is printed once.
+    """
+    from slicebox_core import Slicebox
+
+    sb = Slicebox(config, migrate=True)
+    try:
+        password = sb.users.ensure_superuser()
+    finally:
+        sb.close()
+    if password:
+        line = "=" * 72
+        print(
+            f"{line}\n"
+            f"  Created superuser {config.superuser.user!r} with the generated password:\n\n"
+            f"      {password}\n\n"
+            "  It is shown only this once. Set SLICEBOX_SUPERUSER_PASSWORD to choose one.\n"
+            f"{line}",
+            flush=True,
+        )
+
+
+def serve(args: argparse.Namespace) -> int:
+    """``slicebox serve``: prepare the data, then run gunicorn in the foreground."""
+    from .gunicorn_app import GunicornServer
+
+    config = cli_config(args)
+    prepare(config)
+    server = config.server
+    scheme = "https" if server.tls_cert_file else "http"
+    print(
+        f"slicebox {package_version()} serving {scheme}://{server.host}:{server.port}", flush=True
+    )
+    GunicornServer(config).run()
+    return EXIT_OK
+
+
+# import ----------------------------------------------------------------------------------
+def iter_files(paths: Sequence[str]) -> Iterator[Path]:
+    """Every regular file under ``paths`` (files as given, folders recursively, sorted)."""
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            for folder, dirs, files in os.walk(path):
+                dirs.sort()
+                for name in sorted(files):
+                    yield Path(folder) / name
+        else:
+            yield path
+
+
+def import_files(args: argparse.Namespace) -> int:
+    """``slicebox import``: add every file under the paths to the data directory.
+
+    Exit status: 0 when at least one file was stored (new or duplicate), 1 when files were
+    found but every one was rejected (or none were found), 2 for a path that does not exist.
+    Rejected files are listed on stderr with the reason; a rejection never stops the import.
+    """
+    from tqdm import tqdm
+
+    from slicebox_core import Slicebox
+
+    missing = [p for p in args.paths if not os.path.exists(p)]
+    if missing:
+        for path in missing:
+            print(f"slicebox import: no such file or directory: {path}", file=sys.stderr)
+        return EXIT_USAGE
+    files = list(iter_files(args.paths))
+    imported = duplicates = 0
+    rejected: list[tuple[Path, str]] = []
+    sb = Slicebox(cli_config(args), migrate=True)
+    try:
+        for path in tqdm(files, unit="file", desc="importing", disable=None):
+            try:
+                result = sb.images.add(path)
+            except (SliceboxError, OSError) as exc:
+                rejected.append((path, str(exc) or type(exc).__name__))
+                continue
+            except Exception as exc:  # a bug must not stop a long import; it is reported
+                rejected.append((path, f"internal error ({type(exc).__name__})"))
+                continue
+            if result.overwrite:
+                duplicates += 1
+            else:
+                imported += 1
+    finally:
+        sb.close()
+    for path, reason in rejected:
+        print(f"rejected {path}: {reason}", file=sys.stderr)
+    print(f"imported {imported}, duplicates {duplicates}, rejected {len(rejected)}")
+    return EXIT_OK if imported + duplicates > 0 else EXIT_NOTHING_IMPORTED
+
+
+# parser --------------------------------------------------------------------------------------
+def parser() -> argparse.ArgumentParser:
+    """The argument parser of ``slicebox``."""
+    root = argparse.ArgumentParser(
+        prog="slicebox", description="Store, index, browse and share DICOM."
+    )
+    root.add_argument("--version", action="version", version=f"slicebox {package_version()}")
+    commands = root.add_subparsers(dest="command", metavar="COMMAND")
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", metavar="FILE", help="TOML configuration file")
+    common.add_argument("--data", metavar="DIR", help="data directory (default ./slicebox-data)")
+
+    run = commands.add_parser("serve", parents=[common], help="run the HTTP server")
+    run.add_argument("--host", help="bind address (default 127.0.0.1)")
+    run.add_argument("--port", type=int, help="port (default 5000)")
+    run.add_argument("--workers", type=int, help="worker processes (default 2)")
+    run.set_defaults(handler=serve)
+
+    imp = commands.add_parser(
+        "import",
+        parents=[common],
+        help="import DICOM files into the data directory",
+        description="Import files and folders (recursively). Exit status 0 when at least "
+        "one file was stored, 1 when nothing could be imported, 2 for a missing path.",
+    )
+    imp.add_argument("paths", nargs="+", metavar="PATH", help="files or folders")
+    imp.set_defaults(handler=import_files)
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``slicebox`` console script."""
+    args = parser().parse_args(argv)
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        parser().print_help()
+        return EXIT_USAGE
+    try:
+        return int(handler(args))
+    except SliceboxError as exc:  # configuration errors and the like: no traceback
+        print(f"slicebox: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

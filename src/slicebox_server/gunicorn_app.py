@@ -1,0 +1,84 @@
+"""Running the app under gunicorn, programmatically (used by ``slicebox serve``).
+
+The master process never opens the slicebox: ``load`` runs in each worker after the fork
+(``preload_app`` stays off), so every worker has its own engine and connection pool.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import falcon
+from gunicorn.app.base import BaseApplication
+
+from slicebox_core.config import Config
+
+from .app import create_app
+
+if TYPE_CHECKING:
+    from slicebox_core import Slicebox
+
+
+def bind_address(host: str, port: int) -> str:
+    """gunicorn's bind string; IPv6 literals get brackets."""
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"{host}:{port}"
+
+
+def gunicorn_options(config: Config) -> dict[str, Any]:
+    """gunicorn settings from ``config.server``.
+
+    Threads (gthread) because requests block on the database, storage and DICOM parsing;
+    ``timeout`` is the spec's request timeout, ``keepalive`` its idle timeout (spec §2.1).
+    No access log: query strings can hold patient names (the ``filter`` parameter).
+    """
+    server = config.server
+    options: dict[str, Any] = {
+        "bind": [bind_address(server.host, server.port)],
+        "workers": server.workers,
+        "worker_class": "gthread",
+        "threads": server.threads,
+        "timeout": server.request_timeout_s,
+        "graceful_timeout": 30,
+        "keepalive": server.idle_timeout_s,
+        "preload_app": False,
+        "proc_name": "slicebox",
+        "errorlog": "-",
+    }
+    if server.tls_cert_file:
+        options["certfile"] = server.tls_cert_file
+        options["keyfile"] = server.tls_key_file
+    return options
+
+
+class GunicornServer(BaseApplication):  # type: ignore[misc]
+    """A gunicorn application serving one slicebox configuration.
+
+    Args:
+        config: the configuration each worker opens its slicebox with.
+        options: extra gunicorn settings, overriding :func:`gunicorn_options`.
+    """
+
+    def __init__(self, config: Config, options: dict[str, Any] | None = None) -> None:
+        self._config = config
+        self._options = {**gunicorn_options(config), **(options or {})}
+        self._sb: Slicebox | None = None
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self._options.items():
+            self.cfg.set(key, value)
+        self.cfg.set("worker_exit", self._worker_exit)
+
+    def load(self) -> falcon.App:
+        """Runs in the worker, after the fork: open this worker's slicebox."""
+        from slicebox_core import Slicebox
+
+        self._sb = Slicebox(self._config, migrate=False)
+        return create_app(self._sb)
+
+    def _worker_exit(self, server: Any, worker: Any) -> None:
+        if self._sb is not None:
+            self._sb.close()
+            self._sb = None

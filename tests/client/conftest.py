@@ -1,0 +1,35 @@
+"""Client fixtures: the typed client over an in-process app on a real slicebox."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import falcon
+import pytest
+
+from slicebox_client import SliceboxClient
+from slicebox_core import Slicebox
+from slicebox_server import create_app
+
+from ..server.fixtures import client_for, open_box
+
+
+@pytest.fixture
+def box(tmp_path: Path) -> Iterator[Slicebox]:
+    sb = open_box(tmp_path / "data")
+    try:
+        yield sb
+    finally:
+        sb.close()
+
+
+@pytest.fixture
+def app(box: Slicebox) -> falcon.App:
+    return create_app(box)
+
+
+@pytest.fixture
+def client(app: falcon.App) -> Iterator[SliceboxClient]:
+    with client_for(app) as c:
+        yield c
