@@ -82,7 +82,7 @@ class SliceboxClient:
     ) -> None:
         self._user = user
         self._password = password
-        auth = httpx.BasicAuth(user, password) if user is not None else None
+        auth = httpx.BasicAuth(user, password or "") if user is not None else None
         self._http = httpx.Client(
             base_url=base_url.rstrip("/"),
             auth=auth,
@@ -234,7 +234,7 @@ class SliceboxClient:
     def keyword(self, tag: int) -> str:
         """The keyword of a tag. Raises NotFound."""
         params = {"tag": tag}
-        found = self._json(
+        found: DicomDictionaryKeyword = self._json(
             "GET", "/api/dicom/dictionary/keyword", DicomDictionaryKeyword, params=params
         )
         return found.keyword
@@ -267,7 +267,7 @@ class SliceboxClient:
             else:
                 headers = {"Content-Type": "application/octet-stream"}
                 response = self._request("POST", "/api/images", content=body, headers=headers)
-        image = wire.structure(response.json(), Image)
+        image: Image = wire.structure(response.json(), Image)
         return UploadResult(image, response.status_code == 201)
 
     def download(self, image_id: int) -> bytes:

@@ -34,7 +34,7 @@ def camel(name: str) -> str:
     return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
-def wire_name(field: attrs.Attribute) -> str:  # type: ignore[type-arg]
+def wire_name(field: attrs.Attribute) -> str:  # type: ignore[type-arg,unused-ignore]
     return str(field.metadata.get("wire") or camel(field.name))
 
 
@@ -106,10 +106,10 @@ def _make_converter() -> cattrs.Converter:
 
     def unstructure_factory(cls: type) -> Any:
         fields = attrs.fields(cls)
-        base = make_dict_unstructure_fn(
+        base: Any = make_dict_unstructure_fn(
             cls,
             conv,
-            **{f.name: override(rename=wire_name(f)) for f in fields},  # type: ignore[arg-type]
+            **{f.name: override(rename=wire_name(f)) for f in fields},  # type: ignore[arg-type,unused-ignore]
         )
         dpv_names = [wire_name(f) for f in fields if f.metadata.get("dpv")]
         optional = [wire_name(f) for f in fields if f.default is None]
@@ -127,11 +127,11 @@ def _make_converter() -> cattrs.Converter:
 
     def structure_factory(cls: type) -> Any:
         fields = attrs.fields(cls)
-        base = make_dict_structure_fn(
+        base: Any = make_dict_structure_fn(
             cls,
             conv,
             _cattrs_forbid_extra_keys=False,
-            **{f.name: override(rename=wire_name(f)) for f in fields},  # type: ignore[arg-type]
+            **{f.name: override(rename=wire_name(f)) for f in fields},  # type: ignore[arg-type,unused-ignore]
         )
         dpv_names = [wire_name(f) for f in fields if f.metadata.get("dpv")]
 
@@ -203,7 +203,7 @@ def structure(data: Any, cls: type[T] | Any) -> T:
         InvalidInput: the data does not have the shape of ``cls``; the message lists paths.
     """
     try:
-        return converter.structure(data, cls)  # type: ignore[no-any-return]
+        return converter.structure(data, cls)  # type: ignore[no-any-return,unused-ignore]
     except cattrs.BaseValidationError as exc:
         lines = cattrs.transform_error(exc, path="$")
         raise InvalidInput("; ".join(lines)) from exc

@@ -16,6 +16,7 @@ import falcon
 
 from . import errors
 from .auth import AuthMiddleware
+from .converters import CONVERTERS
 from .routes import add_routes
 
 if TYPE_CHECKING:
@@ -33,6 +34,7 @@ def create_app(sb: Slicebox) -> falcon.App:
     app.req_options.auto_parse_form_urlencoded = False
     app.req_options.strip_url_path_trailing_slash = True
     app.resp_options.secure_cookies_by_default = False
+    app.router_options.converters.update(CONVERTERS)
     errors.register(app)
     add_routes(app, sb)
     return app

@@ -113,5 +113,5 @@ def handle_unexpected(
 def register(app: falcon.App) -> None:
     """Install the handlers above on ``app``."""
     app.add_error_handler(Exception, handle_unexpected)
-    app.add_error_handler(SliceboxError, handle_slicebox_error)  # type: ignore[arg-type]
+    app.add_error_handler(SliceboxError, handle_slicebox_error)
     app.set_error_serializer(serialize_http_error)

@@ -45,6 +45,9 @@ def gunicorn_options(config: Config) -> dict[str, Any]:
         "preload_app": False,
         "proc_name": "slicebox",
         "errorlog": "-",
+        # gunicorn >= 25 opens a control socket at one fixed path per user, which two
+        # sliceboxes on one machine would fight over; slicebox does not use it.
+        "control_socket_disable": True,
     }
     if server.tls_cert_file:
         options["certfile"] = server.tls_cert_file
@@ -52,7 +55,7 @@ def gunicorn_options(config: Config) -> dict[str, Any]:
     return options
 
 
-class GunicornServer(BaseApplication):  # type: ignore[misc]
+class GunicornServer(BaseApplication):
     """A gunicorn application serving one slicebox configuration.
 
     Args:
@@ -68,7 +71,8 @@ class GunicornServer(BaseApplication):  # type: ignore[misc]
 
     def load_config(self) -> None:
         for key, value in self._options.items():
-            self.cfg.set(key, value)
+            if key in self.cfg.settings:  # skip settings this gunicorn version lacks
+                self.cfg.set(key, value)
         self.cfg.set("worker_exit", self._worker_exit)
 
     def load(self) -> falcon.App:

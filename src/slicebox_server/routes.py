@@ -6,7 +6,20 @@ from typing import TYPE_CHECKING
 
 import falcon
 
-from .resources import dictionary, images, metadata, openapi, seriestags, system, users
+from .resources import (
+    dictionary,
+    directorywatches,
+    filtering,
+    images,
+    imports,
+    log,
+    metadata,
+    openapi,
+    seriestags,
+    seriestypes,
+    system,
+    users,
+)
 from .resources.base import Resource
 
 if TYPE_CHECKING:
@@ -36,37 +49,66 @@ ROUTES: tuple[tuple[str, type[Resource]], ...] = (
     ("/api/images/delete", images.BulkDelete),
     ("/api/images/jpeg", images.Jpeg),
     ("/api/images/export", images.Export),
-    ("/api/images/{id:int}", images.ImageItem),
-    ("/api/images/{id:int}/attributes", images.Attributes),
-    ("/api/images/{id:int}/imageinformation", images.Information),
-    ("/api/images/{id:int}/png", images.Png),
-    ("/api/images/{id:int}/modify", images.Modify),
+    ("/api/images/{id:id}", images.ImageItem),
+    ("/api/images/{id:id}/attributes", images.Attributes),
+    ("/api/images/{id:id}/imageinformation", images.Information),
+    ("/api/images/{id:id}/png", images.Png),
+    ("/api/images/{id:id}/modify", images.Modify),
     # §3.4 metadata
     ("/api/metadata/patients", metadata.Patients),
     ("/api/metadata/patients/query", metadata.PatientQuery),
-    ("/api/metadata/patients/{id:int}", metadata.PatientItem),
-    ("/api/metadata/patients/{id:int}/images", metadata.PatientImages),
+    ("/api/metadata/patients/{id:id}", metadata.PatientItem),
+    ("/api/metadata/patients/{id:id}/images", metadata.PatientImages),
     ("/api/metadata/studies", metadata.Studies),
     ("/api/metadata/studies/query", metadata.StudyQuery),
-    ("/api/metadata/studies/{id:int}", metadata.StudyItem),
-    ("/api/metadata/studies/{id:int}/images", metadata.StudyImages),
+    ("/api/metadata/studies/{id:id}", metadata.StudyItem),
+    ("/api/metadata/studies/{id:id}/images", metadata.StudyImages),
     ("/api/metadata/series", metadata.SeriesCollection),
     ("/api/metadata/series/query", metadata.SeriesQuery),
-    ("/api/metadata/series/{id:int}", metadata.SeriesItem),
-    ("/api/metadata/series/{id:int}/source", metadata.SeriesSource),
-    ("/api/metadata/series/{id:int}/seriestypes", metadata.SeriesTypesOfSeries),
-    ("/api/metadata/series/{id:int}/seriestypes/{type_id:int}", metadata.SeriesTypeOfSeries),
-    ("/api/metadata/series/{id:int}/seriestags", metadata.SeriesTagsOfSeries),
-    ("/api/metadata/series/{id:int}/seriestags/{tag_id:int}", metadata.SeriesTagOfSeries),
+    ("/api/metadata/series/{id:id}", metadata.SeriesItem),
+    ("/api/metadata/series/{id:id}/source", metadata.SeriesSource),
+    ("/api/metadata/series/{id:id}/seriestypes", metadata.SeriesTypesOfSeries),
+    ("/api/metadata/series/{id:id}/seriestypes/{type_id:id}", metadata.SeriesTypeOfSeries),
+    ("/api/metadata/series/{id:id}/seriestags", metadata.SeriesTagsOfSeries),
+    ("/api/metadata/series/{id:id}/seriestags/{tag_id:id}", metadata.SeriesTagOfSeries),
     ("/api/metadata/images", metadata.Images),
     ("/api/metadata/images/query", metadata.ImageQuery),
-    ("/api/metadata/images/{id:int}", metadata.ImageItem),
+    ("/api/metadata/images/{id:id}", metadata.ImageItem),
     ("/api/metadata/flatseries", metadata.FlatSeriesCollection),
     ("/api/metadata/flatseries/query", metadata.FlatSeriesQuery),
-    ("/api/metadata/flatseries/{id:int}", metadata.FlatSeriesItem),
+    ("/api/metadata/flatseries/{id:id}", metadata.FlatSeriesItem),
     # §3.5 series tags
     ("/api/metadata/seriestags", seriestags.SeriesTags),
-    ("/api/metadata/seriestags/{id:int}", seriestags.SeriesTagItem),
+    ("/api/metadata/seriestags/{id:id}", seriestags.SeriesTagItem),
+    # §3.6 series types
+    ("/api/seriestypes", seriestypes.SeriesTypes),
+    ("/api/seriestypes/rules", seriestypes.Rules),
+    ("/api/seriestypes/rules/updatestatus", seriestypes.UpdateStatus),
+    ("/api/seriestypes/rules/{id:id}", seriestypes.RuleItem),
+    ("/api/seriestypes/rules/{id:id}/attributes", seriestypes.RuleAttributes),
+    (
+        "/api/seriestypes/rules/{id:id}/attributes/{attribute_id:id}",
+        seriestypes.RuleAttributeItem,
+    ),
+    ("/api/seriestypes/series/query", seriestypes.SeriesQuery),
+    ("/api/seriestypes/{id:id}", seriestypes.SeriesTypeItem),
+    # §3.12 directory watches
+    ("/api/directorywatches", directorywatches.DirectoryWatches),
+    ("/api/directorywatches/{id:id}", directorywatches.DirectoryWatchItem),
+    # §3.14 tag filtering
+    ("/api/filtering/filters", filtering.Filters),
+    ("/api/filtering/filters/{id:id}", filtering.FilterItem),
+    ("/api/filtering/filters/{id:id}/tagpaths", filtering.TagPaths),
+    ("/api/filtering/filters/{id:id}/tagpaths/{tag_path_id:id}", filtering.TagPathItem),
+    ("/api/filtering/associations", filtering.Associations),
+    ("/api/filtering/associations/{id:id}", filtering.AssociationItem),
+    # §3.15 import sessions
+    ("/api/import/sessions", imports.Sessions),
+    ("/api/import/sessions/{id:id}", imports.SessionItem),
+    ("/api/import/sessions/{id:id}/images", imports.SessionImages),
+    # §3.16 log
+    ("/api/log", log.Log),
+    ("/api/log/{id:id}", log.LogItem),
     # the API described
     ("/api/openapi.json", openapi.OpenApiDocument),
 )

@@ -51,13 +51,22 @@ def read_json(req: falcon.Request, *, max_bytes: int) -> Any:
     if not raw.strip():
         raise InvalidInput("The request needs a JSON body")
     try:
-        return json.loads(raw)
+        return json.loads(raw, parse_int=_int64)
     except UnicodeDecodeError:
         raise InvalidInput("The JSON body is not UTF-8") from None
     except json.JSONDecodeError as exc:
         raise InvalidInput(
             f"Malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
         ) from None
+
+
+def _int64(text: str) -> int:
+    # Ids and counters are 64-bit (spec conventions); a larger number is bad input here
+    # rather than an overflow deep in a database driver.
+    value = int(text)
+    if not -(2**63) <= value < 2**63:
+        raise InvalidInput(f"The number {text[:30]} does not fit in 64 bits")
+    return value
 
 
 def read_model(req: falcon.Request, cls: type[T] | Any, *, max_bytes: int) -> T:

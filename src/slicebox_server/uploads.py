@@ -9,10 +9,11 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import BinaryIO
+from typing import Any, BinaryIO, cast
 
 import falcon
 from falcon.constants import MEDIA_MULTIPART
+from falcon.media.multipart import MultipartForm
 
 from slicebox_core.errors import InvalidDicom, InvalidInput, PayloadTooLarge
 
@@ -84,17 +85,17 @@ def upload_stream(req: falcon.Request, *, limit: int, what: str = "DICOM") -> It
             if what == "DICOM":
                 raise InvalidDicom("the request body is empty")
             raise InvalidInput(f"The request body is empty; send the {what} bytes")
-        yield LimitedStream(body_stream(req), limit)  # type: ignore[misc]
+        yield cast(BinaryIO, LimitedStream(body_stream(req), limit))
         return
     stream = body_stream(req)
     length = req.content_length
     if length is None:
         # A chunked form: let the parser read to the end of the (terminated) input.
         length = 2**62
-    handler = req.options.media_handlers[MEDIA_MULTIPART]
-    form = handler.deserialize(stream, req.content_type, length)
+    handler: Any = req.options.media_handlers[MEDIA_MULTIPART]
+    form: MultipartForm = handler.deserialize(stream, req.content_type, length)
     for part in form:
         if part.name == FILE_PART:
-            yield LimitedStream(part.stream, limit)  # type: ignore[arg-type]
+            yield cast(BinaryIO, LimitedStream(cast(BinaryIO, part.stream), limit))
             return
     raise InvalidInput(f"The multipart body has no part named '{FILE_PART}'")

@@ -12,12 +12,18 @@ from slicebox_client import SliceboxClient
 from slicebox_core import Slicebox
 from slicebox_server import create_app
 
-from ..server.fixtures import client_for, open_box
+from ..server.fixtures import client_for, make_template, open_box
+
+
+@pytest.fixture(scope="session")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated index with the superuser, copied by ``box``."""
+    return make_template(tmp_path_factory.mktemp("template"))
 
 
 @pytest.fixture
-def box(tmp_path: Path) -> Iterator[Slicebox]:
-    sb = open_box(tmp_path / "data")
+def box(tmp_path: Path, template: Path) -> Iterator[Slicebox]:
+    sb = open_box(tmp_path / "data", template=template)
     try:
         yield sb
     finally:

@@ -51,7 +51,7 @@ def start_moto_server(*, timeout_s: float = 30.0) -> tuple[str, Callable[[], Non
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     # moto logs every request; a file (not a pipe nobody drains) keeps it from blocking.
-    log = tempfile.TemporaryFile()
+    log = tempfile.TemporaryFile()  # noqa: SIM115 - closed by stop()
     proc = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
         env={**os.environ, **AWS_TEST_ENV},

@@ -14,13 +14,19 @@ from slicebox_client import SliceboxClient
 from slicebox_core import Slicebox
 from slicebox_server import create_app
 
-from .fixtures import client_for, http_for, open_box
+from .fixtures import client_for, http_for, make_template, open_box
+
+
+@pytest.fixture(scope="session")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated index with the superuser, copied by ``box``."""
+    return make_template(tmp_path_factory.mktemp("template"))
 
 
 @pytest.fixture
-def box(tmp_path: Path) -> Iterator[Slicebox]:
+def box(tmp_path: Path, template: Path) -> Iterator[Slicebox]:
     """SQLite + local folder, superuser admin/secret."""
-    sb = open_box(tmp_path / "data")
+    sb = open_box(tmp_path / "data", template=template)
     try:
         yield sb
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import falcon
@@ -14,10 +15,25 @@ from slicebox_server import create_app
 SUPERUSER = "admin"
 PASSWORD = "secret"
 BASE_URL = "http://testserver"
+INDEX_FILE = "slicebox.sqlite"
 
 
-def open_box(data_dir: Path, database_url: str | None = None, **overrides: object) -> Slicebox:
-    """A migrated slicebox whose superuser is admin/secret."""
+def open_box(
+    data_dir: Path,
+    database_url: str | None = None,
+    *,
+    template: Path | None = None,
+    **overrides: object,
+) -> Slicebox:
+    """A migrated slicebox whose superuser is admin/secret.
+
+    Args:
+        data_dir: the data directory.
+        database_url: another index than the SQLite file in ``data_dir``.
+        template: a data directory prepared by :func:`make_template`; its SQLite index is
+            copied instead of migrating and hashing the password again (saves ~0.3 s).
+        overrides: more configuration keys.
+    """
     settings: dict[str, object] = {
         "data_dir": str(data_dir),
         "superuser.user": SUPERUSER,
@@ -26,18 +42,26 @@ def open_box(data_dir: Path, database_url: str | None = None, **overrides: objec
     }
     if database_url:
         settings["database.url"] = database_url
+    elif template is not None:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(template / INDEX_FILE, data_dir / INDEX_FILE)
+        return Slicebox(load_config(None, {}, overrides=settings), migrate=False)
     sb = Slicebox(load_config(None, {}, overrides=settings))
     sb.users.ensure_superuser()
     return sb
+
+
+def make_template(data_dir: Path) -> Path:
+    """A migrated SQLite index with the superuser, for :func:`open_box` to copy."""
+    open_box(data_dir).close()  # closing the last connection checkpoints the WAL
+    return data_dir
 
 
 def client_for(
     app: falcon.App, user: str | None = SUPERUSER, password: str | None = PASSWORD
 ) -> SliceboxClient:
     """A typed client talking to ``app`` in-process."""
-    return SliceboxClient(
-        BASE_URL, user, password, transport=httpx.WSGITransport(app=app)
-    )
+    return SliceboxClient(BASE_URL, user, password, transport=httpx.WSGITransport(app=app))
 
 
 def http_for(app: falcon.App, *, auth: bool = True) -> httpx.Client:
@@ -49,4 +73,13 @@ def http_for(app: falcon.App, *, auth: bool = True) -> httpx.Client:
     )
 
 
-__all__ = ["BASE_URL", "PASSWORD", "SUPERUSER", "client_for", "create_app", "http_for", "open_box"]
+__all__ = [
+    "BASE_URL",
+    "PASSWORD",
+    "SUPERUSER",
+    "client_for",
+    "create_app",
+    "http_for",
+    "make_template",
+    "open_box",
+]

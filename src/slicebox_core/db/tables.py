@@ -207,3 +207,206 @@ class SettingRow(Base):
     __tablename__ = "Settings"
     key: Mapped[str] = mapped_column(String(128), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+# --- automation: series-type rules, tag filters, import sessions, directory watches, outbox ---
+# (spec §4.2, §4.5, §4.7, §4.8; migration 0004)
+
+
+class SeriesTypeRuleRow(Base):
+    """A conjunction of attributes; a series type is the disjunction of its rules (§4.2)."""
+
+    __tablename__ = "SeriesTypeRules"
+    __table_args__ = (AUTOINC,)
+    id: Mapped[int] = _pk()
+    seriestypeid: Mapped[int] = mapped_column(
+        Id, ForeignKey("SeriesTypes.id", ondelete="CASCADE"), index=True
+    )
+
+
+class SeriesTypeRuleAttributeRow(Base):
+    __tablename__ = "SeriesTypeRuleAttributes"
+    __table_args__ = (AUTOINC,)
+    id: Mapped[int] = _pk()
+    seriestyperuleid: Mapped[int] = mapped_column(
+        Id, ForeignKey("SeriesTypeRules.id", ondelete="CASCADE"), index=True
+    )
+    tag: Mapped[int] = mapped_column(BigInteger)  # tags reach 0xFFFFFFFF: not an int32
+    name: Mapped[str] = mapped_column(String(180))
+    tagpath: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    namepath: Mapped[str | None] = mapped_column(String(1024), nullable=True)
+    values: Mapped[str] = mapped_column(Text)
+
+
+class TagFilterRow(Base):
+    __tablename__ = "TagFilters"
+    __table_args__ = (AUTOINC,)
+    id: Mapped[int] = _pk()
+    name: Mapped[str] = mapped_column(String(180))
+    tagfiltertype: Mapped[str] = mapped_column(String(16))
+
+
+class TagFilterPathRow(Base):
+    __tablename__ = "TagPaths"
+    __table_args__ = (AUTOINC,)
+    id: Mapped[int] = _pk()
+    tagfilterid: Mapped[int] = mapped_column(
+        Id, ForeignKey("TagFilters.id", ondelete="CASCADE"), index=True
+    )
+    tagpath: Mapped[str] = mapped_column(Text)  # textual tag tree, e.g. (0008,1140)[*].(0008,1155)
+
+
+class SourceTagFilterRow(Base):
+    __tablename__ = "SourceTagFilters"
+    __table_args__ = (Index(None, "sourcetype", "sourceid"), AUTOINC)
+    id: Mapped[int] = _pk()
+    sourcetype: Mapped[str] = mapped_column(String(64))
+    sourcename: Mapped[str] = mapped_column(String)
+    sourceid: Mapped[int] = mapped_column(BigInteger)
+    tagfilterid: Mapped[int] = mapped_column(
+        Id, ForeignKey("TagFilters.id", ondelete="CASCADE"), index=True
+    )
+    tagfiltername: Mapped[str] = mapped_column(String(180))
+
+
+class ImportSessionRow(Base):
+    __tablename__ = "ImportSessions"
+    __table_args__ = (AUTOINC,)
+    id: Mapped[int] = _pk()
+    name: Mapped[str] = mapped_column(String(180), unique=True)
+    userid: Mapped[int] = mapped_column(BigInteger)
+    user: Mapped[str] = mapped_column(String(180))
+    filesimported: Mapped[int] = mapped_column(BigInteger, default=0)
+    filesadded: Mapped[int] = mapped_column(BigInteger, default=0)
+    filesrejected: Mapped[int] = mapped_column(BigInteger, default=0)
+    created: Mapped[int] = mapped_column(BigInteger)
+    lastupdated: Mapped[int] = mapped_column(BigInteger)
+
+
+class ImportSessionImageRow(Base):
+    __tablename__ = "ImportSessionImages"
+    __table_args__ = (UniqueConstraint("importsessionid", "imageid"), AUTOINC)
+    id: Mapped[int] = _pk()
+    importsessionid: Mapped[int] = mapped_column(
+        Id, ForeignKey("ImportSessions.id", ondelete="CASCADE")
+    )
+    # spec §4.8 has no FK to Images; the cascade drops links of deleted images
+    imageid: Mapped[int] = mapped_column(
+        Id, ForeignKey("Images.id", ondelete="CASCADE"), index=True
+    )
+
+
+class DirectoryWatchRow(Base):
+    __tablename__ = "DirectoryWatchData"
+    __table_args__ = (AUTOINC,)
+    id: Mapped[int] = _pk()
+    name: Mapped[str] = mapped_column(String(180))
+    path: Mapped[str] = mapped_column(String(1024), unique=True)
+    # not in the original: the worker process watching it holds a renewable lease
+    claimed_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    lease_until: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+class WorkItemRow(Base):
+    """The outbox: work that must survive a crash, written in the transaction that caused it.
+
+    ``(kind, key)`` is unique so that repeated requests for the same work coalesce; a request
+    arriving while the item is being processed bumps ``generation`` so it runs again.
+    """
+
+    __tablename__ = "WorkItems"
+    __table_args__ = (
+        UniqueConstraint("kind", "key"),
+        Index(None, "kind", "available_at"),
+        AUTOINC,
+    )
+    id: Mapped[int] = _pk()
+    kind: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(256))
+    payload: Mapped[str] = mapped_column(Text, default="")
+    created: Mapped[int] = mapped_column(BigInteger)
+    available_at: Mapped[int] = mapped_column(BigInteger)
+    claimed_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    lease_until: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    generation: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+
+
+class AnonymizationKeyRow(Base):
+    """One recorded anonymization of one image (spec §4.4); names follow the original.
+
+    ``imageId`` is the real image's id and not a foreign key (keys outlive images unless
+    purged, spec §5.4.9). ``dateShiftDays`` (not in the original) keeps the per-patient date
+    shift of the Modified Dates option.
+    """
+
+    __tablename__ = "AnonymizationKeys"
+    __table_args__ = (
+        Index(None, "patientName"),
+        Index(None, "anonPatientName"),
+        Index(None, "patientID"),
+        Index(None, "anonPatientID"),
+        Index(None, "studyInstanceUID"),
+        Index(None, "anonStudyInstanceUID"),
+        Index(None, "seriesInstanceUID"),
+        Index(None, "anonSeriesInstanceUID"),
+        Index(None, "sopInstanceUID"),
+        Index(None, "anonSOPInstanceUID"),
+        Index(None, "imageId"),
+        AUTOINC,
+    )
+    id: Mapped[int] = _pk()
+    created: Mapped[int] = mapped_column(BigInteger)
+    imageId: Mapped[int] = mapped_column(BigInteger)
+    patientName: Mapped[str] = mapped_column(String(512))
+    anonPatientName: Mapped[str] = mapped_column(String(512))
+    patientID: Mapped[str] = mapped_column(String(128))
+    anonPatientID: Mapped[str] = mapped_column(String(128))
+    studyInstanceUID: Mapped[str] = mapped_column(String(128))
+    anonStudyInstanceUID: Mapped[str] = mapped_column(String(128))
+    seriesInstanceUID: Mapped[str] = mapped_column(String(128))
+    anonSeriesInstanceUID: Mapped[str] = mapped_column(String(128))
+    sopInstanceUID: Mapped[str] = mapped_column(String(128))
+    anonSOPInstanceUID: Mapped[str] = mapped_column(String(128))
+    dateShiftDays: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class AnonymizationKeyValueRow(Base):
+    """An extra key attribute of a key (spec §4.4): real and anonymized value at a tag path."""
+
+    __tablename__ = "AnonymizationKeyValues"
+    __table_args__ = (Index(None, "anonymizationkeyid"), AUTOINC)
+    id: Mapped[int] = _pk()
+    anonymizationkeyid: Mapped[int] = mapped_column(
+        Id, ForeignKey("AnonymizationKeys.id", ondelete="CASCADE")
+    )
+    tagpath: Mapped[str] = mapped_column(String(512))
+    value: Mapped[str] = mapped_column(Text)
+    anonymizedvalue: Mapped[str] = mapped_column(Text)
+
+
+# --- DICOM network nodes (spec §4.5; migration 0003) ---
+
+
+class ScpDataRow(Base):
+    """A DICOM listener (spec §3.10). ``aeTitle`` as submitted; ports are unique."""
+
+    __tablename__ = "ScpData"
+    __table_args__ = (AUTOINC,)
+    id: Mapped[int] = _pk()
+    name: Mapped[str] = mapped_column(String(180), unique=True)
+    aeTitle: Mapped[str] = mapped_column(String(64))
+    port: Mapped[int] = mapped_column(Integer, unique=True)
+
+
+class ScuDataRow(Base):
+    """A remote DICOM node (spec §3.11); ``(host, port)`` is unique."""
+
+    __tablename__ = "ScuData"
+    __table_args__ = (UniqueConstraint("host", "port"), AUTOINC)
+    id: Mapped[int] = _pk()
+    name: Mapped[str] = mapped_column(String(180), unique=True)
+    aeTitle: Mapped[str] = mapped_column(String(64))
+    host: Mapped[str] = mapped_column(String(255))
+    port: Mapped[int] = mapped_column(Integer)

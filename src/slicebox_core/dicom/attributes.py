@@ -28,6 +28,7 @@ UNREADABLE = "< Unreadable value >"
 # Binary values up to this many bytes are shown; longer ones are summarized (spec §5.18.1).
 _MAX_SHOWN_BINARY = 20
 _BINARY_VRS = frozenset({"OB", "OW", "OF", "OD", "OL", "OV", "UN", "OB or OW", "US or OW"})
+_NUMERIC_VRS = frozenset({"US", "SS", "UL", "SL", "UV", "SV", "FL", "FD", "AT", "US or SS"})
 _PIXEL_DATA_TAGS = frozenset({0x7FE00008, 0x7FE00009, 0x7FE00010})
 # (unit size, struct code, as hex) per binary VR; anything else is shown byte by byte.
 _BINARY_UNITS: dict[str, tuple[int, str, bool]] = {
@@ -66,9 +67,7 @@ def list_attributes(source: str | os.PathLike[str] | BinaryIO | Dataset) -> list
         except Exception as ex:  # pydicom raises many types for truncated or foreign data
             raise InvalidDicom(f"cannot read the file ({type(ex).__name__})") from None
     little_endian = ds.original_encoding[1] is not False
-    transfer_syntax = _transfer_syntax(ds)
-    encapsulated = transfer_syntax is not None and transfer_syntax.is_encapsulated
-    walker = _Walker(little_endian=little_endian, encapsulated=encapsulated)
+    walker = _Walker(little_endian=little_endian, encapsulated=_is_encapsulated(ds))
     attributes: list[ImageAttribute] = []
     meta = getattr(ds, "file_meta", None)
     if isinstance(meta, Dataset):
@@ -77,12 +76,12 @@ def list_attributes(source: str | os.PathLike[str] | BinaryIO | Dataset) -> list
     return attributes
 
 
-def _transfer_syntax(ds: Dataset) -> UID | None:
+def _is_encapsulated(ds: Dataset) -> bool:
     try:
         value = ds.file_meta.TransferSyntaxUID
-    except Exception:
-        return None
-    return value if isinstance(value, UID) else None
+        return isinstance(value, UID) and value.is_encapsulated
+    except Exception:  # no file meta, or a UID that is not a transfer syntax
+        return False
 
 
 class _Walker:
@@ -163,7 +162,7 @@ class _Walker:
             length = -1
         if not isinstance(value, bytes | bytearray):
             return ImageAttribute(TagPath(path), names, vr, length, (UNREADABLE,))
-        if vr in _BINARY_VRS or len(value) > 1024:
+        if vr in _BINARY_VRS or vr in _NUMERIC_VRS or len(value) > 1024:
             values = self._binary("UN", bytes(value))
         else:
             text = bytes(value).decode("latin-1").rstrip(" \x00")

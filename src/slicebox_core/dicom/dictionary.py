@@ -1,8 +1,9 @@
 """The DICOM data dictionary: keywords, tags, VRs and multiplicities (spec §3.2).
 
 Backed by pydicom's public dictionary, including retired attributes and the repeating groups
-(``60xx``, ``50xx``, ...; a repeater keyword maps to its lowest tag, e.g. OverlayData →
-(6000,3000)). Item and delimitation tags (VR "NONE") are not attributes and are left out.
+(``60xx``, ``50xx``, ...; a repeater keyword maps to the lowest tag it names, e.g.
+OverlayData → (6000,3000)). Item and delimitation tags (VR "NONE") are not attributes and
+are left out.
 """
 
 from __future__ import annotations
@@ -171,9 +172,12 @@ def _first_repeater_tag(mask: str, word: str) -> int | None:
     for fill in range(16**count):
         digits = iter(f"{fill:0{count}X}")
         number = int("".join(next(digits) if c == "x" else c for c in mask), 16)
-        if number & 0xFFFF and number not in datadict.DicomDictionary:
-            if datadict.keyword_for_tag(number) == word:
-                return number
+        if (
+            number & 0xFFFF
+            and number not in datadict.DicomDictionary
+            and datadict.keyword_for_tag(number) == word
+        ):
+            return number
     return None  # pragma: no cover - every pydicom repeater has a free tag
 
 

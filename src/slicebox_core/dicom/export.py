@@ -9,7 +9,7 @@ from slicebox_core.models import Patient, Series, Study
 __all__ = ["zip_entry_name"]
 
 # Control characters (incl. NUL) and characters Windows refuses in file names.
-_UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"|?*]')
+_UNSAFE = re.compile(r'[\x00-\x1f\x7f-\x9f<>:"|?*]')
 
 
 def zip_entry_name(patient: Patient, study: Study, series: Series, image_id: int) -> str:

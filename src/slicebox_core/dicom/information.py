@@ -22,7 +22,7 @@ def image_information(ds: Dataset) -> ImageInformation:
     frames = _int(ds, 0x00280008, 1)  # NumberOfFrames
     return ImageInformation(
         number_of_frames=frames if frames >= 1 else 1,
-        frame_index=max(_int(ds, 0x00200013, 1), _int(ds, 0x00540330, 1)),
+        frame_index=max(_int(ds, 0x00200013, 1), _int(ds, 0x00541330, 1)),
         minimum_pixel_value=_int(ds, 0x00280106, 0),
         maximum_pixel_value=_int(ds, 0x00280107, 0),
     )

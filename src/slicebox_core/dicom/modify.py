@@ -32,6 +32,8 @@ __all__ = [
 ]
 
 _SPECIFIC_CHARACTER_SET = 0x00080005
+# SOP Class/Instance, Study and Series Instance UIDs: the file meta and the index need them.
+_REQUIRED_UIDS = frozenset({0x00080016, 0x00080018, 0x0020000D, 0x0020000E})
 _PIXEL_DATA_TAGS = frozenset({0x7FE00008, 0x7FE00009, 0x7FE00010})
 _BINARY_VRS = frozenset({"OB", "OW", "OF", "OD", "OL", "OV", "UN"})
 # Text VRs whose single value may contain a backslash: never split (PS3.5 6.2).
@@ -57,7 +59,8 @@ def apply_tag_mappings(ds: Dataset, mappings: Sequence[TagMapping]) -> None:
             or names a file meta (0002,xxxx), group length, item, Pixel Data,
             SpecificCharacterSet or sequence attribute; a tag whose VR is unknown (not in the
             dictionary and not present) or binary (OB, OW, OF, OD, OL, OV, UN); a value that
-            is not valid for its VR or multiplicity.
+            is not valid for its VR or multiplicity; an empty top-level SOP Class, SOP
+            Instance, Study or Series Instance UID.
     """
     remove_group_lengths(ds)
     convert_to_utf8(ds)
@@ -121,6 +124,8 @@ def _apply(ds: Dataset, mapping: TagMapping) -> None:
     vr = _vr_for(tag, existing, parent if parent is not None else Dataset(), ds, path)
     value = parse_value(vr, mapping.value)
     _check_multiplicity(tag, vr, value, path)
+    if not value and len(path.steps) == 1 and tag in _REQUIRED_UIDS:
+        raise InvalidInput(f"{path} identifies the image and cannot be empty")
     if parent is None:  # append the new item only now that the value is known to be good
         assert sequence is not None and new_item is not None
         sequence.append(new_item)
@@ -298,7 +303,7 @@ def parse_value(vr: str, text: str) -> Any:
     if text == "":
         return None
     parts = [text] if vr in _SINGLE_VALUED_VRS else text.split("\\")
-    parser = _PARSERS.get(vr, _text_parser(vr))
+    parser = _PARSERS[vr]
     values = [parser(part) for part in parts]
     return values[0] if len(values) == 1 else values
 
@@ -410,6 +415,7 @@ def _parse_ui(text: str) -> str:
 
 
 def _parse_cs(text: str) -> str:
+    text = text.rstrip(" ")
     if len(text) > 16:
         raise _bad("CS", text, "longer than 16 characters")
     if not _CS.fullmatch(text):
@@ -418,6 +424,7 @@ def _parse_cs(text: str) -> str:
 
 
 def _parse_ae(text: str) -> str:
+    text = text.rstrip(" ")
     if len(text) > 16:
         raise _bad("AE", text, "longer than 16 characters")
     if not text.isascii() or _CONTROL.search(text) or "\x1b" in text:
@@ -439,6 +446,7 @@ def _parse_ur(text: str) -> str:
 
 
 def _parse_pn(text: str) -> str:
+    text = text.rstrip(" ")
     if _CONTROL.search(text):
         raise _bad("PN", text, "control characters are not allowed")
     groups = text.split("=")
@@ -468,6 +476,7 @@ def _text_parser(vr: str) -> Callable[[str], Any]:
     control = _CONTROL_TEXT if vr in ("ST", "LT", "UT") else _CONTROL
 
     def parse(text: str) -> str:
+        text = text.rstrip(" ")  # trailing spaces are padding (PS3.5 6.2)
         if maximum is not None and len(text) > maximum:
             raise _bad(vr, text, f"longer than {maximum} characters")
         if control.search(text):
@@ -493,4 +502,5 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "UR": _parse_ur,
     "PN": _parse_pn,
     "AT": _parse_at,
+    **{vr: _text_parser(vr) for vr in _TEXT_MAX},
 }

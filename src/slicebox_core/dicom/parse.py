@@ -237,6 +237,7 @@ def read_header(
             raise InvalidDicom(f"missing {keyword}")
     if "PatientID" not in ds:
         raise InvalidDicom("missing PatientID")
+    assert meta is not None
     sop_class = str(meta.get("MediaStorageSOPClassUID", "") or ds.get("SOPClassUID", ""))
     if not sop_class:
         raise InvalidDicom("missing SOP Class UID")

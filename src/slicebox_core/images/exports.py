@@ -113,7 +113,7 @@ class ExportService:
 
     def _zip(self, ids: list[int]) -> Iterator[bytes]:
         sink = _Sink()
-        with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_STORED) as zf:  # type: ignore[arg-type]
+        with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_STORED) as zf:  # type: ignore[call-overload]
             for name, key in self._entries(ids):
                 try:
                     source = self._storage.open(key)

@@ -33,6 +33,9 @@ from .spool import Spooled
 Preprocessor = Callable[[Path, Header, Source], Header | None]
 """Rewrites a spooled file in place before indexing; returns the new header if it changed."""
 
+InTransaction = Callable[[Session, IngestResult, Source], None]
+"""Runs inside the ingest transaction after the index rows are written (e.g. outbox rows)."""
+
 
 def _match_or_insert(
     session: Session,

@@ -26,7 +26,7 @@ from ..models.dicom import ImageAttribute, ImageInformation, TagMapping
 from ..models.index import Image, IngestResult, Source, SourceType
 from ..storage.base import Storage
 from .delete import delete_images
-from .ingest import Preprocessor, index_and_store
+from .ingest import InTransaction, Preprocessor, index_and_store
 from .spool import Spooled, hash_file, spool
 
 log = logging.getLogger(__name__)
@@ -54,6 +54,9 @@ class ImageService:
         )
         self._transfer_syntaxes = frozenset(config.dicom.transfer_syntaxes)
         self.preprocessors: list[Preprocessor] = []
+        # Called inside the ingest's write transaction, after the index rows: work rows that
+        # must commit (or roll back) together with the image (outbox, session counters).
+        self.in_transaction: list[InTransaction] = []
 
     # ingest ----------------------------------------------------------------------------------
     def add(
@@ -109,7 +112,7 @@ class ImageService:
 
         def write(session: Session) -> tuple[IngestResult, str | None]:
             stored.clear()
-            return index_and_store(
+            result, replaced = index_and_store(
                 session,
                 self._storage,
                 spooled,
@@ -117,6 +120,9 @@ class ImageService:
                 source,
                 stored,
             )
+            for hook in self.in_transaction:
+                hook(session, result, source)
+            return result, replaced
 
         try:
             result, replaced = self._db.run_write(write)

@@ -109,12 +109,12 @@ def _property(tables: tuple[Any, ...], prop: QueryProperty) -> ColumnElement[boo
     if prop.operator == QueryOperator.EQUALS:
         if col.type.python_type is int:
             try:
-                return col == int(prop.property_value)  # type: ignore[no-any-return]
+                return col == int(prop.property_value)
             except ValueError:
                 return false()
-        return col == prop.property_value  # type: ignore[no-any-return]
+        return col == prop.property_value
     # spec §5.2.3: like matches %value% and the value may carry its own wildcards
-    return col.ilike(f"%{prop.property_value}%")  # type: ignore[no-any-return]
+    return col.ilike(f"%{prop.property_value}%")
 
 
 def _order(stmt: Select[Any], col: Any, ascending: bool, tiebreak: Any) -> Select[Any]:
@@ -133,9 +133,7 @@ def _patients(
     if series_conditions:
         stmt = stmt.where(
             P.c.id.in_(
-                select(ST.c.patientId)
-                .join(SE, SE.c.studyId == ST.c.id)
-                .where(*series_conditions)
+                select(ST.c.patientId).join(SE, SE.c.studyId == ST.c.id).where(*series_conditions)
             )
         )
     return _order(stmt.where(*conditions), order, ascending, P.c.id)
@@ -305,7 +303,7 @@ def _flat_order(name: str) -> Any:
     return column((SE, ST, P), name)
 
 
-def _flat_base() -> Select[Any]:
+def _flat_base() -> Any:
     return (
         select(PatientRow, StudyRow, SeriesRow)
         .select_from(SE)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import builtins
+
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -89,7 +91,7 @@ class SeriesTagService:
         with self._db.write() as session:
             session.execute(delete(SeriesTagRow).where(SeriesTagRow.id == tag_id))
 
-    def of_series(self, series_id: int) -> list[SeriesTag]:
+    def of_series(self, series_id: int) -> builtins.list[SeriesTag]:
         stmt = (
             select(SeriesTagRow)
             .join(SeriesSeriesTagRow, SeriesSeriesTagRow.seriestagid == SeriesTagRow.id)

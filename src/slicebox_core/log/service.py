@@ -44,7 +44,7 @@ class LogService:
             session.flush()  # type: ignore[attr-defined]
             return _entry(row)
 
-        return self._db.run_write(write)  # type: ignore[no-any-return]
+        return self._db.run_write(write)  # type: ignore[no-any-return,unused-ignore]
 
     def info(self, subject: str, message: str) -> LogEntry:
         return self.add(LogEntryType.INFO, subject, message)

@@ -37,9 +37,7 @@ def test_sequence_and_nonsequence_partition_all() -> None:
     assert not set(sequences) & set(others)
     assert sorted(sequences + others) == dictionary.keywords()
     assert all(dictionary.vr(dictionary.tag(w)).name == "SQ" for w in sequences)
-    assert dictionary.keywords("code", "sequence") == [
-        w for w in sequences if "code" in w.lower()
-    ]
+    assert dictionary.keywords("code", "sequence") == [w for w in sequences if "code" in w.lower()]
 
 
 def test_unknown_kind() -> None:

@@ -31,7 +31,9 @@ def moto_url() -> Iterator[str]:
             stop()
 
 
-def s3_storage(url: str, spool: Path, *, bucket: str | None = None, prefix: str = "dicom") -> Storage:
+def s3_storage(
+    url: str, spool: Path, *, bucket: str | None = None, prefix: str = "dicom"
+) -> Storage:
     from slicebox_core.storage.s3 import S3Storage
 
     config = S3StorageConfig(

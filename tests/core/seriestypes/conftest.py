@@ -1,0 +1,3 @@
+from ...automation import auto, auto_sqlite
+
+__all__ = ["auto", "auto_sqlite"]
