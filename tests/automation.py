@@ -6,6 +6,8 @@ no-op when the facade already has them.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from slicebox_core import Slicebox
@@ -21,15 +23,14 @@ FAST = WatchOptions(settle_s=0.3, rescan_s=60.0, lease_s=30.0)
 
 def wire(sb: Slicebox, options: WatchOptions = FAST) -> Slicebox:
     """Give ``sb`` its automation services (idempotent); watches get ``options``."""
-    if getattr(sb, "outbox", None) is None:
+    box: Any = sb  # attributes the facade may not declare yet
+    if getattr(box, "outbox", None) is None:
         config = sb.config
-        sb.outbox = Outbox(sb.db)  # type: ignore[attr-defined]
-        sb.series_types = SeriesTypeService(  # type: ignore[attr-defined]
-            sb.db, sb.images, sb.outbox, sb.events  # type: ignore[attr-defined]
-        )
-        sb.tag_filters = TagFilterService(sb.db)  # type: ignore[attr-defined]
-        sb.imports = ImportService(sb.db, sb.images, sb.log, sb.events)  # type: ignore[attr-defined]
-        sb.watches = DirectoryWatchService(  # type: ignore[attr-defined]
+        box.outbox = Outbox(sb.db)
+        box.series_types = SeriesTypeService(sb.db, sb.images, box.outbox, sb.events)
+        box.tag_filters = TagFilterService(sb.db)
+        box.imports = ImportService(sb.db, sb.images, sb.log, sb.events)
+        box.watches = DirectoryWatchService(
             sb.db,
             sb.images,
             sb.log,
@@ -37,14 +38,14 @@ def wire(sb: Slicebox, options: WatchOptions = FAST) -> Slicebox:
             options=options,
             protected=(config.data_dir, config.storage_path),
         )
-        sb.images.preprocessors.insert(0, sb.tag_filters.preprocess)  # type: ignore[attr-defined]
-        sb.images.in_transaction.append(sb.series_types.enqueue_for_ingest)  # type: ignore[attr-defined]
-        sb.images.in_transaction.append(sb.imports.record)  # type: ignore[attr-defined]
-        sb.events.subscribe(SourceDeleted, sb.tag_filters.on_source_deleted)  # type: ignore[attr-defined]
-        sb.system.source_providers.append(sb.watches.sources)  # type: ignore[attr-defined]
-        sb.system.source_providers.append(sb.imports.sources)  # type: ignore[attr-defined]
+        sb.images.preprocessors.insert(0, box.tag_filters.preprocess)
+        sb.images.in_transaction.append(box.series_types.enqueue_for_ingest)
+        sb.images.in_transaction.append(box.imports.record)
+        sb.events.subscribe(SourceDeleted, box.tag_filters.on_source_deleted)
+        sb.system.source_providers.append(box.watches.sources)
+        sb.system.source_providers.append(box.imports.sources)
     else:
-        sb.watches.options = options  # type: ignore[attr-defined]
+        box.watches.options = options
     return sb
 
 

@@ -138,7 +138,9 @@ class AutomationMixin:
         """Series types of many series (unknown ids are absent)."""
         body = wire.unstructure(IdsQuery(tuple(int(i) for i in series_ids)))
         path = "/api/seriestypes/series/query"
-        result = self._json("POST", path, SeriesIdSeriesTypesResult, json=body)
+        result: SeriesIdSeriesTypesResult = self._json(
+            "POST", path, SeriesIdSeriesTypesResult, json=body
+        )
         return list(result.series_id_series_types)
 
     # tag filters (spec §3.14) -----------------------------------------------------------------
@@ -256,7 +258,7 @@ class AutomationMixin:
             else:
                 headers = {"Content-Type": "application/octet-stream"}
                 response = self._request("POST", path, content=body, headers=headers)
-        image = wire.structure(response.json(), Image)
+        image: Image = wire.structure(response.json(), Image)
         return UploadResult(image, response.status_code == 201)
 
     def import_session_images(self, session_id: int) -> list[Image]:

@@ -36,6 +36,7 @@ from slicebox_core.models import (
     UserInfo,
 )
 
+from .automation import AutomationMixin
 from .errors import error_for_response, transport_error
 from .params import filter_params, list_params
 from .results import UploadResult
@@ -53,7 +54,7 @@ DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 CHUNK = 1 << 20
 
 
-class SliceboxClient:
+class SliceboxClient(AutomationMixin):
     """A slicebox server over HTTP.
 
     Args:

@@ -14,10 +14,18 @@ from __future__ import annotations
 import os
 from typing import Any
 
+import attrs
+
+from .anonymize.service import AnonymizationService
 from .config import Config, load_config
 from .db.engine import Database
 from .db.migrate import upgrade
-from .events import EventBus
+from .events import EventBus, ImagesDeleted, SourceDeleted
+from .filters.service import TagFilterService
+from .imports.service import ImportService
+from .outbox import AutomationWorker, Outbox
+from .seriestypes.service import SeriesTypeService
+from .watch.service import DirectoryWatchService, WatchOptions
 from .images.exports import ExportService
 from .images.service import ImageService
 from .index.service import IndexService
@@ -26,6 +34,7 @@ from .log.service import LogService
 from .storage.base import Storage, open_storage
 from .system import SystemService
 from .users.service import UserService
+from .worker import BackgroundTask, PeriodicTask
 
 
 class Slicebox:
@@ -53,6 +62,34 @@ class Slicebox:
         self.exports = ExportService(self.db, self.storage, self.index)
         self.users = UserService(self.db, config)
         self.system = SystemService(self.db, config)
+        self.anonymization = AnonymizationService(self.db, config=config.anonymization)
+        self.images.reverser = self.anonymization.reverse
+        self.events.subscribe(
+            ImagesDeleted, lambda e: self.anonymization.keys.on_images_deleted(e.image_ids)
+        )
+        self.background_tasks: list[BackgroundTask] = [
+            PeriodicTask("orphan sweeper", 3600, self.images.sweep_orphans),
+            PeriodicTask("session purge", 3600, self.users.purge_expired_sessions),
+        ]
+        # automation (spec §5.7-§5.11): durable work rows written in the ingest transaction
+        self.outbox = Outbox(self.db)
+        self.series_types = SeriesTypeService(self.db, self.images, self.outbox, self.events)
+        self.tag_filters = TagFilterService(self.db)
+        self.imports = ImportService(self.db, self.images, self.log, self.events)
+        self.watches = DirectoryWatchService(
+            self.db,
+            self.images,
+            self.log,
+            self.events,
+            options=WatchOptions(**attrs.asdict(config.watch)),
+            protected=(config.data_dir, str(config.storage_path)),
+        )
+        self.images.preprocessors.append(self.tag_filters.preprocess)  # reverse runs after
+        self.images.in_transaction.append(self.series_types.enqueue_for_ingest)
+        self.images.in_transaction.append(self.imports.record)
+        self.events.subscribe(SourceDeleted, self.tag_filters.on_source_deleted)
+        self.system.source_providers += [self.watches.sources, self.imports.sources]
+        self.background_tasks.append(AutomationWorker(self))
 
     @classmethod
     def open(

@@ -22,6 +22,7 @@ from typing import Any, Literal
 import attrs
 import cattrs
 
+from .anonymize.config import AnonymizationConfig
 from .errors import InvalidInput
 
 # spec §5.20 accepted-transfer-syntaxes, widened with the common compressed syntaxes
@@ -171,6 +172,17 @@ class SessionConfig:
 
 
 @attrs.frozen
+class WatchConfig:
+    """Directory watches (spec §5.11)."""
+
+    delete_on_import: bool = False
+    settle_s: float = 1.0
+    rescan_s: float = 60.0
+    polling: bool = False
+    threads: int = 2
+
+
+@attrs.frozen
 class Config:
     """The whole configuration of one slicebox."""
 
@@ -181,6 +193,8 @@ class Config:
     server: ServerConfig = ServerConfig()
     superuser: SuperuserConfig = SuperuserConfig()
     sessions: SessionConfig = SessionConfig()
+    anonymization: AnonymizationConfig = AnonymizationConfig()
+    watch: WatchConfig = WatchConfig()
 
     @classmethod
     def embedded(cls, data_dir: str | os.PathLike[str] = "slicebox-data") -> Config:

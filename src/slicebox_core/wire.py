@@ -16,6 +16,7 @@ failing path (``$.queryProperties[0].operator: ...``).
 from __future__ import annotations
 
 import enum
+import re
 from typing import Any, TypeVar
 
 import attrs
@@ -170,10 +171,10 @@ def _make_converter() -> cattrs.Converter:
             raise ValueError(f"expected true or false, got {type(value).__name__}")
         return value
 
-    # exact-type predicates: a singledispatch hook on str would also catch StrEnum classes
-    conv.register_structure_hook_func(lambda t: t is str, structure_str)
-    conv.register_structure_hook_func(lambda t: t is int, structure_int)
-    conv.register_structure_hook_func(lambda t: t is bool, structure_bool)
+    # spec §2.1: bodies are decoded strictly ("5" is not an integer)
+    conv.register_structure_hook(str, structure_str)
+    conv.register_structure_hook(int, structure_int)
+    conv.register_structure_hook(bool, structure_bool)
 
     def structure_enum(value: Any, cls: type[enum.Enum]) -> Any:
         try:
@@ -185,6 +186,8 @@ def _make_converter() -> cattrs.Converter:
     conv.register_structure_hook_factory(
         lambda t: isinstance(t, type) and issubclass(t, enum.Enum), lambda t: structure_enum
     )
+    # a StrEnum is also a str: registered by class so it wins over the str hook (MRO order)
+    conv.register_structure_hook(enum.StrEnum, structure_enum)
     return conv
 
 
@@ -196,6 +199,18 @@ def unstructure(obj: Any) -> Any:
     return converter.unstructure(obj)
 
 
+_PATH = re.compile(r"@ (\$\S*)$")
+
+
+def _wire_path(line: str) -> str:
+    """cattrs names Python attributes in its paths; show the JSON names instead."""
+    match = _PATH.search(line)
+    if match is None:
+        return line
+    path = re.sub(r"\.([a-z0-9_]+)", lambda m: "." + camel(m.group(1)), match.group(1))
+    return line[: match.start(1)] + path
+
+
 def structure(data: Any, cls: type[T] | Any) -> T:
     """JSON-ready values -> model(s).
 
@@ -205,7 +220,7 @@ def structure(data: Any, cls: type[T] | Any) -> T:
     try:
         return converter.structure(data, cls)  # type: ignore[no-any-return,unused-ignore]
     except cattrs.BaseValidationError as exc:
-        lines = cattrs.transform_error(exc, path="$")
+        lines = [_wire_path(line) for line in cattrs.transform_error(exc, path="$")]
         raise InvalidInput("; ".join(lines)) from exc
     except (ValueError, TypeError, KeyError) as exc:
         raise InvalidInput(f"$: {exc}") from exc

@@ -14,6 +14,7 @@ from .resources import (
     imports,
     log,
     metadata,
+    network,
     openapi,
     seriestags,
     seriestypes,
@@ -92,6 +93,15 @@ ROUTES: tuple[tuple[str, type[Resource]], ...] = (
     ),
     ("/api/seriestypes/series/query", seriestypes.SeriesQuery),
     ("/api/seriestypes/{id:id}", seriestypes.SeriesTypeItem),
+    # §3.10 SCPs, §3.11 SCUs (echo, find, retrieve: query/retrieve, not in the original)
+    ("/api/scps", network.Scps),
+    ("/api/scps/{id:id}", network.ScpItem),
+    ("/api/scus", network.Scus),
+    ("/api/scus/{id:id}", network.ScuItem),
+    ("/api/scus/{id:id}/send", network.ScuSend),
+    ("/api/scus/{id:id}/echo", network.ScuEcho),
+    ("/api/scus/{id:id}/find", network.ScuFind),
+    ("/api/scus/{id:id}/retrieve", network.ScuRetrieve),
     # §3.12 directory watches
     ("/api/directorywatches", directorywatches.DirectoryWatches),
     ("/api/directorywatches/{id:id}", directorywatches.DirectoryWatchItem),

@@ -28,7 +28,7 @@ PUBLIC_ROUTES = {
     ("GET", "/api/system/information"),
     ("GET", "/api/openapi.json"),  # new: describes the API, holds no data
 }
-PUBLIC_PREFIXES = ("/api/dicom/dictionary/",)
+PUBLIC_PREFIXES = ("/api/dicom/dictionary/", "/api/transactions/")  # box protocol: token
 
 
 def served(app: falcon.App) -> list[tuple[str, str]]:

@@ -9,6 +9,7 @@ lock, SQLite's ``BEGIN IMMEDIATE`` already admits one writer at a time.
 
 from __future__ import annotations
 
+import builtins
 import csv
 import io
 import re
@@ -367,7 +368,7 @@ class KeyService:
         self._db = db
         self._config = config
 
-    def keys(self, query: ListQuery = ListQuery()) -> list[AnonymizationKey]:
+    def list(self, query: ListQuery = ListQuery()) -> builtins.list[AnonymizationKey]:
         """A page of keys; ``filter`` is a case-insensitive prefix of any of the ten values.
 
         Raises:
@@ -390,7 +391,7 @@ class KeyService:
         with self._db.read() as session:
             return [key_from_row(row) for row in session.scalars(stmt)]
 
-    def query_keys(self, query: AnonymizationKeyQuery) -> list[AnonymizationKey]:
+    def query(self, query: AnonymizationKeyQuery) -> builtins.list[AnonymizationKey]:
         """Keys matching every property (``=`` equality, ``like`` contains), paged.
 
         Raises:
@@ -404,7 +405,7 @@ class KeyService:
         with self._db.read() as session:
             return [key_from_row(row) for row in session.scalars(stmt)]
 
-    def get_key(self, key_id: int) -> AnonymizationKey:
+    def get(self, key_id: int) -> AnonymizationKey:
         """Raises NotFound for an unknown id."""
         with self._db.read() as session:
             row = session.get(AnonymizationKeyRow, key_id)
@@ -412,11 +413,11 @@ class KeyService:
                 raise NotFound(f"Anonymization key {key_id} not found")
             return key_from_row(row)
 
-    def delete_key(self, key_id: int) -> None:
+    def delete(self, key_id: int) -> None:
         """Delete a key and its values; unknown ids are ignored (idempotent)."""
-        self.delete_keys([key_id])
+        self.delete_many([key_id])
 
-    def delete_keys(self, key_ids: Iterable[int]) -> None:
+    def delete_many(self, key_ids: Iterable[int]) -> None:
         ids = list(key_ids)
         if not ids:
             return
@@ -431,7 +432,7 @@ class KeyService:
 
         self._db.run_write(delete)
 
-    def key_values(self, key_id: int) -> list[AnonymizationKeyValue]:
+    def values(self, key_id: int) -> builtins.list[AnonymizationKeyValue]:
         """The extra key values of a key (the five identifiers live in the key itself)."""
         stmt = (
             sa.select(AnonymizationKeyValueRow)

@@ -268,4 +268,10 @@ def resolve_profile(
             "RETAIN_LONGITUDINAL_TEMPORAL_INFORMATION and its MODIFIED_DATES variant are "
             "mutually exclusive (PS3.15 E.3.6)"
         )
-    return ResolvedProfile(profile.options, load_table())
+    return _resolved(tuple(o.name for o in profile.options))
+
+
+@functools.lru_cache(maxsize=128)
+def _resolved(names: tuple[str, ...]) -> ResolvedProfile:
+    # shared across calls and threads: the per-tag cache only ever gains equal entries
+    return ResolvedProfile(tuple(map(ConfidentialityOption.by_name, names)), load_table())

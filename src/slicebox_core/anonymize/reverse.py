@@ -11,9 +11,10 @@ from collections.abc import Sequence
 
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
+from pydicom.multival import MultiValue
 
 from ..models.dicom import TagPath
-from .anonymize import sync_file_meta
+from .engine import sync_file_meta
 from .config import KeyAttribute
 from .keys import KeyMatch, tag_path_text
 
@@ -70,7 +71,7 @@ def _text(elem: DataElement) -> str:
     value = elem.value
     if value is None:
         return ""
-    if isinstance(value, list | tuple) or type(value).__name__ == "MultiValue":
+    if isinstance(value, MultiValue | list | tuple):
         return "\\".join(str(v) for v in value)
     return str(value)
 

@@ -39,7 +39,7 @@ from ..models.anonymization import (
     TagValue,
 )
 from ..models.dicom import TagPath
-from .anonymize import anonymize, check_burned_in, sync_file_meta
+from .engine import anonymize, check_burned_in, sync_file_meta
 from .config import AnonymizationConfig, KeyAttribute
 from .keys import (
     Identifiers,
@@ -172,8 +172,8 @@ class AnonymizationService:
             tag_values: values set in the output with top priority (spec §5.4.4).
             image_id: id of the stored real image (``-1`` when there is none).
             force: anonymize even if PatientIdentityRemoved is YES; otherwise such data is
-                returned unchanged and no key is recorded (spec §5.4.2).
-            allow_burned_in: see :func:`.anonymize.anonymize`.
+                returned unchanged (``ds`` itself) and no key is recorded (spec §5.4.2).
+            allow_burned_in: see :func:`.engine.anonymize`.
 
         Raises:
             InvalidInput: unsupported profile, burned-in annotation, bad tag value.
@@ -182,6 +182,27 @@ class AnonymizationService:
             ds, profile, tag_values, image_id, force, allow_burned_in, _encode_check
         )
         return out
+
+    def anonymize_to_bytes(
+        self,
+        ds: Dataset,
+        profile: ProfileLike,
+        tag_values: Sequence[TagValue] = (),
+        image_id: int = -1,
+        *,
+        force: bool = False,
+        allow_burned_in: bool = False,
+    ) -> bytes:
+        """Like :meth:`anonymize_dataset`, but return the encoded file: the output is
+        encoded once, inside the key's transaction (in-place anonymization stores it as is).
+
+        Raises:
+            InvalidInput: see :meth:`anonymize_dataset`.
+        """
+        _, _key, encoded = self._run(
+            ds, profile, tag_values, image_id, force, allow_burned_in, _encode
+        )
+        return encoded
 
     def anonymize_bytes(
         self,
@@ -200,6 +221,8 @@ class AnonymizationService:
             InvalidInput: see :meth:`anonymize_dataset`.
         """
         ds = _read(data)
+        if not force and is_anonymous(ds):
+            return bytes(data)  # spec §5.4.2: passes through unchanged, byte for byte
         _, _key, encoded = self._run(
             ds, profile, tag_values, image_id, force, allow_burned_in, _encode
         )
@@ -226,7 +249,11 @@ class AnonymizationService:
             InvalidInput: see :meth:`anonymize_dataset`.
             OSError: writing ``dst`` failed (the key was removed again).
         """
-        ds = _read(src)
+        data = _read_bytes(src)
+        ds = _read(data)
+        if not force and is_anonymous(ds):
+            dst.write(data)  # spec §5.4.2: passes through unchanged, byte for byte
+            return None
         _, key, spool = self._run(ds, profile, tag_values, image_id, force, allow_burned_in, _spool)
         try:
             with spool:
@@ -234,7 +261,7 @@ class AnonymizationService:
                 shutil.copyfileobj(spool, dst)
         except BaseException:
             if key is not None:
-                self.keys.delete_key(key.id)
+                self.keys.delete(key.id)
             raise
         return key
 
@@ -435,6 +462,14 @@ def _dictionary_vr(tag: int) -> str | None:
 
 
 # --- reading and emitting ---------------------------------------------------------------------
+
+
+def _read_bytes(src: DicomSource) -> bytes:
+    if isinstance(src, bytes | bytearray | memoryview):
+        return bytes(src)
+    if isinstance(src, str | os.PathLike):
+        return Path(src).read_bytes()
+    return src.read()
 
 
 def _read(src: DicomSource) -> Dataset:

@@ -156,7 +156,11 @@ def covers(tree: Tree, position: Position) -> bool:
 
 def leads_to(tree: Tree, position: Position) -> bool:
     """True when ``position`` strictly encloses something ``tree`` addresses."""
-    if len(tree) <= len(position) - (position[-1][1] is None):
+    depth = len(position)
+    if position[-1][1] is None:  # an element: the tree reaches one of its items or deeper
+        if len(tree) < depth or (len(tree) == depth and tree[-1].item is None):
+            return False
+    elif len(tree) <= depth:  # an item: the tree reaches inside it
         return False
     for i, (tag, item) in enumerate(position):
         step = tree[i]

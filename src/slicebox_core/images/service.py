@@ -7,7 +7,7 @@ import io
 import logging
 import os
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from ..config import Config
 from ..db.engine import Database
 from ..db.tables import ImageRow, PatientRow, SeriesSeriesTagRow, SeriesSourceRow, StudyRow
-from ..dicom.parse import read_header
+from ..dicom.parse import Header, read_header
 from ..errors import InvalidInput, NotFound
 from ..events import EventBus, ImageAdded, ImagesDeleted
 from ..models.dicom import ImageAttribute, ImageInformation, TagMapping
@@ -34,6 +34,20 @@ log = logging.getLogger(__name__)
 DicomInput = bytes | bytearray | memoryview | str | os.PathLike[str] | BinaryIO
 
 LIBRARY_SOURCE = Source(SourceType.USER, "library", 0)
+
+
+def _flagged_anonymous(header: Header) -> bool:
+    return str(header.dataset.get("PatientIdentityRemoved", "")).strip().upper() == "YES"
+
+
+def _rewrite(ds: Dataset, path: Path) -> None:
+    """Write ``ds`` over ``path`` atomically (new file beside it, then rename)."""
+    tmp = path.with_name(path.name + ".new")
+    try:
+        ds.save_as(tmp, enforce_file_format=True)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def image_from_row(row: ImageRow) -> Image:
@@ -54,6 +68,8 @@ class ImageService:
         )
         self._transfer_syntaxes = frozenset(config.dicom.transfer_syntaxes)
         self.preprocessors: list[Preprocessor] = []
+        # set by the facade: restores real identities in anonymous data (spec §5.1 step 5)
+        self.reverser: Callable[[Dataset], bool] | None = None
         # Called inside the ingest's write transaction, after the index rows: work rows that
         # must commit (or roll back) together with the image (outbox, session counters).
         self.in_transaction: list[InTransaction] = []
@@ -66,6 +82,7 @@ class ImageService:
         source: Source | None = None,
         secondary_capture: bool = True,
         max_bytes: int | None = None,
+        reverse_anonymization: bool = True,
     ) -> IngestResult:
         """Ingest one DICOM instance (spec §5.1).
 
@@ -76,6 +93,8 @@ class ImageService:
                 False = image-data classes only (SCP, directory watch, import sessions).
             max_bytes: refuse more than this many bytes (default: the configured upload
                 limit; 0 = no limit).
+            reverse_anonymization: restore real identities when the data is flagged
+                anonymous and its key is known (off only for in-place anonymization).
 
         Returns:
             The stored image and whether it replaced an existing instance (overwrite).
@@ -90,13 +109,21 @@ class ImageService:
         spooled = spool(data, self._storage.spool_dir, max_bytes=limit)
         try:
             return self._ingest_spooled(
-                spooled, source or LIBRARY_SOURCE, secondary_capture=secondary_capture
+                spooled,
+                source or LIBRARY_SOURCE,
+                secondary_capture=secondary_capture,
+                reverse_anonymization=reverse_anonymization,
             )
         finally:
             spooled.path.unlink(missing_ok=True)
 
     def _ingest_spooled(
-        self, spooled: Spooled, source: Source, *, secondary_capture: bool
+        self,
+        spooled: Spooled,
+        source: Source,
+        *,
+        secondary_capture: bool,
+        reverse_anonymization: bool = True,
     ) -> IngestResult:
         classes = self._extended_classes if secondary_capture else self._image_classes
         header = read_header(
@@ -106,6 +133,15 @@ class ImageService:
             changed = preprocess(spooled.path, header, source)
             if changed is not None:  # the file was rewritten in place
                 header = changed
+                size, digest = hash_file(spooled.path)
+                spooled = Spooled(spooled.path, size, digest)
+        if reverse_anonymization and self.reverser is not None and _flagged_anonymous(header):
+            ds = dcmread(spooled.path)
+            if self.reverser(ds):
+                _rewrite(ds, spooled.path)
+                header = read_header(
+                    spooled.path, sop_classes=classes, transfer_syntaxes=self._transfer_syntaxes
+                )
                 size, digest = hash_file(spooled.path)
                 spooled = Spooled(spooled.path, size, digest)
         stored: list[str] = []
@@ -136,7 +172,12 @@ class ImageService:
         return result
 
     def add_dataset(
-        self, ds: Dataset, *, source: Source | None = None, secondary_capture: bool = True
+        self,
+        ds: Dataset,
+        *,
+        source: Source | None = None,
+        secondary_capture: bool = True,
+        reverse_anonymization: bool = True,
     ) -> IngestResult:
         """Ingest a pydicom dataset (written with its file meta first)."""
         buf = io.BytesIO()
@@ -145,7 +186,13 @@ class ImageService:
         except Exception as exc:
             raise InvalidInput(f"cannot write the dataset: {exc}") from None
         buf.seek(0)
-        return self.add(buf, source=source, secondary_capture=secondary_capture, max_bytes=0)
+        return self.add(
+            buf,
+            source=source,
+            secondary_capture=secondary_capture,
+            max_bytes=0,
+            reverse_anonymization=reverse_anonymization,
+        )
 
     # reading ---------------------------------------------------------------------------------
     def _row(self, image_id: int) -> ImageRow:
@@ -279,9 +326,26 @@ class ImageService:
             return None
         return Source(SourceType(row.sourcetype), row.sourcename, row.sourceid)
 
-    def replace(self, image_id: int, ds: Dataset) -> Image:
-        """Store ``ds`` as the new version of ``image_id``: same series source, the series'
-        tags carried over; the old image is deleted unless the new one took its place."""
+    def replace(
+        self,
+        image_id: int,
+        data: Dataset | DicomInput,
+        *,
+        reverse_anonymization: bool = True,
+    ) -> Image:
+        """Store ``data`` as the new version of ``image_id``: same series source, the series'
+        tags carried over; the old image is deleted unless the new one took its place.
+
+        Args:
+            image_id: the image to replace.
+            data: the new instance: a dataset, or encoded file bytes/path/stream.
+            reverse_anonymization: as for :meth:`add`; in-place anonymization turns it off,
+                or the key it has just recorded would restore the real identities.
+
+        Raises:
+            NotFound: unknown image.
+            InvalidDicom: ``data`` cannot be stored (the old image is kept).
+        """
         old = self.get(image_id)
         source = self.series_source(old.series_id) or Source(SourceType.UNKNOWN, "unknown", -1)
         with self._db.read() as session:
@@ -292,7 +356,14 @@ class ImageService:
                     )
                 )
             )
-        result = self.add_dataset(ds, source=source)
+        if isinstance(data, Dataset):
+            result = self.add_dataset(
+                data, source=source, reverse_anonymization=reverse_anonymization
+            )
+        else:
+            result = self.add(
+                data, source=source, max_bytes=0, reverse_anonymization=reverse_anonymization
+            )
         new = result.image
         if new.series_id != old.series_id and tag_ids:
             with self._db.write() as session:

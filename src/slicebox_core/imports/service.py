@@ -131,6 +131,7 @@ class ImportService:
             if created.user_id != user_id:
                 raise InvalidInput(f"An import session named {name!r} belongs to another user")
             return created
+        self._log.info(SUBJECT, f"Import session {created.id} created by user {user_id}")
         self._events.publish(SourceAdded(self._source(created)))
         return created
 
@@ -142,6 +143,7 @@ class ImportService:
             )
             deleted = bool(result.rowcount)  # type: ignore[attr-defined]
         if deleted:
+            self._log.info(SUBJECT, f"Import session {session_id} deleted")
             self._events.publish(SourceDeleted(SourceType.IMPORT, session_id))
 
     def sources(self) -> builtins.list[Source]:

@@ -70,6 +70,13 @@ class ConfidentialityOption:
     RETAIN_UIDS: ClassVar[ConfidentialityOption]
     RETAIN_SAFE_PRIVATE: ClassVar[ConfidentialityOption]
 
+    @property
+    def supported(self) -> bool:
+        """True if slicebox's engine implements this option (not part of the wire shape)."""
+        from ..anonymize.profile import SUPPORTED  # the engine's fact; no pydicom import
+
+        return self.name in SUPPORTED
+
     @classmethod
     def all(cls) -> tuple[ConfidentialityOption, ...]:
         """Every option of spec §4.4, ordered by rank (supported or not)."""
@@ -197,10 +204,17 @@ class TagValue:
 
 @attrs.frozen
 class AnonymizationData:
-    """Body of ``PUT /images/{id}/anonymize`` and ``POST /images/{id}/anonymized``."""
+    """Body of ``PUT /images/{id}/anonymize`` and ``POST /images/{id}/anonymized``.
+
+    ``allow_burned_in_annotations`` (``allowBurnedInAnnotations``, an addition to the
+    original's shape, left out of the JSON when unset) lets images that may show identifying
+    text in their pixels (BurnedInAnnotation YES, any Secondary Capture) be anonymized;
+    absent or false, they are refused, since slicebox does not clean pixel data.
+    """
 
     profile: AnonymizationProfile
     tag_values: tuple[TagValue, ...]
+    allow_burned_in_annotations: bool | None = None
 
 
 @attrs.frozen
@@ -211,10 +225,14 @@ class ImageTagValues:
 
 @attrs.frozen
 class BulkAnonymizationData:
-    """Body of ``POST /anonymization/anonymize`` (spec §3.7)."""
+    """Body of ``POST /anonymization/anonymize`` (spec §3.7).
+
+    ``allow_burned_in_annotations``: as in :class:`AnonymizationData`.
+    """
 
     profile: AnonymizationProfile
     image_tag_values_set: tuple[ImageTagValues, ...]
+    allow_burned_in_annotations: bool | None = None
 
 
 class KeyLevel(enum.StrEnum):

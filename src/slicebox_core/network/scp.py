@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 from pydicom.dataset import Dataset
-from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
+from pydicom.uid import UID, ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 from pynetdicom import AE, _config, evt
 from pynetdicom.sop_class import (
     PatientRootQueryRetrieveInformationModelFind,
@@ -77,6 +77,18 @@ GET_MODELS = {
     str(StudyRootQueryRetrieveInformationModelGet): InformationModel.STUDY_ROOT,
 }
 UNCOMPRESSED = [ExplicitVRLittleEndian, ImplicitVRLittleEndian, ExplicitVRBigEndian]
+LOSSLESS = frozenset(
+    {
+        "1.2.840.10008.1.2.4.57",  # JPEG Lossless (Process 14)
+        "1.2.840.10008.1.2.4.70",  # JPEG Lossless SV1
+        "1.2.840.10008.1.2.4.80",  # JPEG-LS Lossless
+        "1.2.840.10008.1.2.4.90",  # JPEG 2000 Lossless
+        "1.2.840.10008.1.2.4.201",  # HTJ2K Lossless
+        "1.2.840.10008.1.2.4.202",  # HTJ2K Lossless RPCL
+        "1.2.840.10008.1.2.4.110",  # JPEG XL Lossless
+        "1.2.840.10008.1.2.5",  # RLE Lossless
+    }
+)
 
 
 def configure_pynetdicom() -> None:
@@ -138,10 +150,11 @@ class NetworkSettings:
 
 
 def set_tcp_nodelay(event: evt.Event) -> None:
-    """EVT_CONN_OPEN handler: disable Nagle on the association's socket.
+    """EVT_CONN_OPEN handler of every association slicebox runs (both directions).
 
-    DIMSE is request/response with small command PDUs; with Nagle and delayed ACKs each
-    exchange can stall ~40 ms.
+    * disables Nagle on the socket: DIMSE is request/response with small command PDUs, and
+      Nagle with delayed ACKs can stall each exchange by ~40 ms;
+    * closes a race in pynetdicom 3.0's association reactor (:func:`guard_reactor`).
     """
     sock = getattr(getattr(event.assoc.dul, "socket", None), "socket", None)
     if sock is not None:
@@ -149,6 +162,33 @@ def set_tcp_nodelay(event: evt.Event) -> None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except OSError:
             pass
+    guard_reactor(event.assoc)
+
+
+def guard_reactor(assoc: Any) -> None:
+    """Keep the reactor from taking a response a ``send_*`` call waits for.
+
+    pynetdicom's reactor thread takes DIMSE messages off the queue unless a ``send_*`` call
+    has paused it; the pause handshake can be passed while the reactor is already past its
+    checkpoint, and a fast peer's C-STORE/C-FIND response is then taken by the reactor as an
+    "unexpected service message" while the sender waits for it until the DIMSE time-out
+    (seen with Orthanc answering in well under a millisecond). Only the reactor reads the
+    queue without blocking, so a non-blocking read while the checkpoint is cleared (a send
+    in progress) is refused; the reactor simply looks again on its next turn.
+    """
+    dimse = assoc.dimse
+    checkpoint = getattr(assoc, "_reactor_checkpoint", None)
+    if checkpoint is None or getattr(dimse, "_slicebox_guarded", False):
+        return
+    read = dimse.get_msg
+
+    def get_msg(block: bool = False) -> Any:
+        if not block and not checkpoint.is_set():
+            return None, None
+        return read(block=block)
+
+    dimse.get_msg = get_msg
+    dimse._slicebox_guarded = True
 
 
 def configure_ae(ae: AE, settings: NetworkSettings) -> None:
@@ -471,6 +511,32 @@ def _discard_partial_dataset(assoc: Any) -> None:
         pass
 
 
+def preference_order(transfer_syntaxes: tuple[str, ...]) -> list[str]:
+    """Accepted syntaxes in the order a context's choice is made (PS3.8 9.3.2.2.1).
+
+    pynetdicom takes the first of the acceptor's list that the requestor proposed. Explicit
+    VR Little Endian first (what most files are, so senders need not convert), then the
+    other uncompressed ones, then lossless compression, then lossy: when a sender offers a
+    choice, the data is never degraded by slicebox's preference.
+    """
+
+    def rank(ts: str) -> tuple[int, int]:
+        uid = UID(ts)
+        if ts == ExplicitVRLittleEndian:
+            group = 0
+        elif not uid.is_compressed and uid.is_little_endian:
+            group = 1
+        elif uid.is_compressed and ts in LOSSLESS:
+            group = 2
+        elif uid.is_compressed:
+            group = 3
+        else:  # Explicit VR Big Endian (retired)
+            group = 4
+        return group, transfer_syntaxes.index(ts)
+
+    return sorted(transfer_syntaxes, key=rank)
+
+
 class Listener:
     """One running SCP: an AE bound to the SCP's port, serving until :meth:`stop`.
 
@@ -514,11 +580,10 @@ class Listener:
         ae = AE(ae_title=self.scp.ae_title.strip())
         configure_ae(ae, self._settings)
         ae.require_called_aet = False  # answer whatever called AE the peer uses (spec §5.12)
+        syntaxes = preference_order(self._transfer_syntaxes)
         for sop_class in self._sop_classes:
             # both roles: the requestor sends (C-STORE) or receives (C-GET, PS3.4 C.4.3.2.1)
-            ae.add_supported_context(
-                sop_class, list(self._transfer_syntaxes), scu_role=True, scp_role=True
-            )
+            ae.add_supported_context(sop_class, syntaxes, scu_role=True, scp_role=True)
         ae.add_supported_context(Verification, UNCOMPRESSED)
         for model in (*FIND_MODELS, *MOVE_MODELS, *GET_MODELS):
             ae.add_supported_context(model, UNCOMPRESSED)

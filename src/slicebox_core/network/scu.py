@@ -1,11 +1,10 @@
 """Associations slicebox opens: C-ECHO, C-STORE, C-FIND, C-MOVE, C-GET (spec §5.13; PS3.4).
 
-Sending (spec §5.13): one association per batch of SOP classes; per SOP class the file's own
-transfer syntax is proposed in a context of its own when it is compressed (so a peer that
-accepts it gets the instance exactly as stored) plus one context with the uncompressed
-syntaxes (the file's own first, then Explicit and Implicit VR Little Endian). An instance is
-sent from its file, undecoded, when its syntax was accepted; otherwise it is decoded and sent
-in an accepted uncompressed syntax (decompressed if needed).
+Sending (spec §5.13): one association per batch of SOP classes; per SOP class each transfer
+syntax of the files is proposed in a context of its own (so a peer that accepts it gets the
+instance exactly as stored) plus a fallback context with Explicit and Implicit VR Little
+Endian. An instance is sent from its file, undecoded, when its syntax was accepted;
+otherwise it is decoded and sent in an accepted uncompressed syntax (decompressed if needed).
 
 Every failure to reach a peer is a :class:`~slicebox_core.errors.PeerUnavailable` whose
 message says why: unknown host, connection refused, no route, time-out, association rejected
@@ -117,20 +116,21 @@ def _is_compressed(ts: str) -> bool:
 
 
 def storage_contexts(pairs: Iterable[tuple[str, str]]) -> list[PresentationContext]:
-    """Contexts to send instances of ``(SOP class, transfer syntax)`` pairs (spec §5.13)."""
+    """Contexts to send instances of ``(SOP class, transfer syntax)`` pairs (spec §5.13).
+
+    Per SOP class: one context per distinct transfer syntax of the files (so a peer that
+    supports it gets every file exactly as stored), then a fallback context with Explicit
+    and Implicit VR Little Endian (for a peer that supports neither; the data is converted).
+    """
     by_class: dict[str, list[str]] = {}
     for sop_class, ts in pairs:
-        by_class.setdefault(sop_class, [])
-        if ts and ts not in by_class[sop_class]:
-            by_class[sop_class].append(ts)
+        syntaxes = by_class.setdefault(sop_class, [])
+        if ts and ts not in syntaxes:
+            syntaxes.append(ts)
     contexts = []
     for sop_class, syntaxes in by_class.items():
-        for ts in syntaxes:
-            if _is_compressed(ts):
-                contexts.append(build_context(sop_class, ts))
-        plain = [ts for ts in syntaxes if not _is_compressed(ts)]
-        plain += [ts for ts in UNCOMPRESSED_LE if ts not in plain]
-        contexts.append(build_context(sop_class, plain))
+        contexts.extend(build_context(sop_class, ts) for ts in syntaxes)
+        contexts.append(build_context(sop_class, list(UNCOMPRESSED_LE)))
     return contexts
 
 
@@ -172,7 +172,8 @@ def adapt_dataset(ds: Dataset, accepted: list[str]) -> Dataset | None:
     if not plain:
         return None
     if ts.is_compressed:
-        ds.decompress()  # sets Explicit VR Little Endian (pydicom pixel data handlers)
+        # Explicit VR Little Endian; the same instance in another encoding keeps its UID
+        ds.decompress(generate_instance_uid=False)
         return ds
     if ts.is_little_endian:
         return ds
@@ -419,6 +420,8 @@ def _run_retrieve(
     what: str,
 ) -> SubOperations:
     total = SubOperations()
+    if progress is not None:  # associated: the retrieve has started
+        progress(RetrieveProgress(0, len(targets), 0, 0, 0, 0))
     for index, target in enumerate(targets):
         counts = SubOperations()
         final: int | None = None

@@ -520,6 +520,10 @@ class NetworkService:
 
         return on_store
 
+    def listener_task(self) -> ListenerTask:
+        """The listeners as a background task of the worker (``Slicebox.background_tasks``)."""
+        return ListenerTask(self)
+
     # listeners -----------------------------------------------------------------------------------
     @property
     def listening(self) -> bool:
@@ -629,3 +633,19 @@ class NetworkService:
 
     def _dataset_for(self, image_id: int, assoc: Any) -> Any:
         return scu.dataset_for_association(self._images.dataset(image_id), assoc)
+
+
+class ListenerTask:
+    """:class:`~slicebox_core.worker.BackgroundTask` running the SCP listeners."""
+
+    name = "DICOM listeners"
+
+    def __init__(self, network: NetworkService, *, poll_interval: float = 2.0) -> None:
+        self._network = network
+        self._poll_interval = poll_interval
+
+    def start(self) -> None:
+        self._network.start_listeners(poll_interval=self._poll_interval)
+
+    def stop(self) -> None:
+        self._network.stop_listeners()

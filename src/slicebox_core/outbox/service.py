@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import attrs
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from ..db.engine import Database
@@ -139,8 +139,6 @@ class Outbox:
         if item.attempts >= self.max_attempts:
 
             def drop(session: Session) -> int:
-                from sqlalchemy import delete
-
                 result = session.execute(
                     delete(T).where(T.c.id == item.id, T.c.generation == item.generation)
                 )
@@ -152,8 +150,6 @@ class Outbox:
         delay_ms = int(self.retry_delay_s * 1000 * 2 ** (item.attempts - 1))
 
         def retry(session: Session) -> None:
-            from sqlalchemy import update
-
             session.execute(
                 update(T)
                 .where(T.c.id == item.id, T.c.claimed_by == owner)
@@ -167,6 +163,10 @@ class Outbox:
 
         self._db.run_write(retry)
         return False
+
+    def release(self, item: WorkItem, *, owner: str) -> None:
+        """Give a claimed item back unprocessed (a worker stopping mid-batch)."""
+        self._db.run_write(lambda session: session.execute(claim.release_statement(item.id, owner)))
 
     # observing -------------------------------------------------------------------------------
     def pending(self, kinds: Sequence[str] | None = None) -> int:

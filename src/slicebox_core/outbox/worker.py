@@ -54,7 +54,10 @@ class AutomationWorker:
         owner: the name this worker claims work under (default: host:pid:random).
 
     More kinds of work are added by ``worker.handlers[kind] = handler`` before ``start``.
+    It is a ``BackgroundTask`` (``name``, ``start``, ``stop``) of :mod:`slicebox_core.worker`.
     """
+
+    name = "automation"
 
     def __init__(
         self,
@@ -67,15 +70,14 @@ class AutomationWorker:
     ) -> None:
         self.owner = owner or worker_id()
         self._sb = sb
-        self._outbox: Outbox = sb.outbox  # type: ignore[attr-defined]
+        services: Any = sb  # the automation services of the facade
+        self._outbox: Outbox = services.outbox
         self.poll_interval_s = poll_interval_s
         self.batch = batch
-        self.handlers: dict[str, Handler] = dict(
-            sb.series_types.handlers()  # type: ignore[attr-defined]
-        )
+        self.handlers: dict[str, Handler] = dict(services.series_types.handlers())
         self.listeners: list[Listener] = []
         if watch:
-            self.listeners.append(sb.watches.runner(owner=self.owner))  # type: ignore[attr-defined]
+            self.listeners.append(services.watches.runner(owner=self.owner))
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -87,6 +89,9 @@ class AutomationWorker:
         items = self._outbox.claim(list(self.handlers), owner=self.owner, limit=limit)
         finished = 0
         for item in items:
+            if self._stopping.is_set():  # hand the rest back rather than wait for the lease
+                self._outbox.release(item, owner=self.owner)
+                continue
             if self._process(item):
                 finished += 1
         return finished
@@ -109,7 +114,7 @@ class AutomationWorker:
             log.exception("work item %s %s failed (attempt %d)", item.kind, item.key, item.attempts)
             dropped = self._outbox.fail(item, f"{type(exc).__name__}: {exc}", owner=self.owner)
             if dropped:
-                self._sb.log.error(  # type: ignore[attr-defined]
+                self._sb.log.error(
                     "System",
                     f"Gave up {item.kind} {item.key} after {item.attempts} attempts: "
                     f"{type(exc).__name__}",
@@ -130,7 +135,10 @@ class AutomationWorker:
         if self.running:
             return
         if not self._subscribed:
+            from ..seriestypes.service import SeriesTypesChanged
+
             self._sb.events.subscribe(ImageAdded, self.wake)
+            self._sb.events.subscribe(SeriesTypesChanged, self.wake)
             self._subscribed = True
         self._stopping.clear()
         for listener in self.listeners:
@@ -149,7 +157,11 @@ class AutomationWorker:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
+            if self._thread.is_alive():
+                log.warning("the automation worker did not stop within %.0f s", timeout)
+                return
             self._thread = None
+        self._stopping.clear()  # run_pending() may be called by hand again
 
     def _loop(self) -> None:
         while not self._stopping.is_set():

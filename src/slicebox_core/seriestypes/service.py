@@ -432,7 +432,7 @@ class SeriesTypeService:
             return dcmread(
                 path,
                 stop_before_pixels=True,
-                specific_tags=sorted(tags | {SPECIFIC_CHARACTER_SET}),  # type: ignore[arg-type]
+                specific_tags=sorted(tags | {SPECIFIC_CHARACTER_SET}),
             )
         finally:
             if temporary:

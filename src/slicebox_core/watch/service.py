@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import attrs
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import Table, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -154,6 +154,7 @@ class DirectoryWatchService:
                 watch = _watch(added)
         except IntegrityError:  # created concurrently
             return self.create(name, path)
+        self.log.info(SUBJECT, f"Directory watch {watch.name} (id {watch.id}) added: {watch.path}")
         self._events.publish(SourceAdded(self.source(watch)))
         return watch
 
@@ -165,6 +166,7 @@ class DirectoryWatchService:
             )
             deleted = bool(result.rowcount)  # type: ignore[attr-defined]
         if deleted:
+            self.log.info(SUBJECT, f"Directory watch {watch_id} removed")
             self._events.publish(SourceDeleted(SourceType.DIRECTORY, watch_id))
 
     @staticmethod
@@ -193,7 +195,7 @@ class DirectoryWatchService:
     def claim(self, owner: str, lease_s: float) -> builtins.list[WatchedDirectory]:
         """Renew ``owner``'s watches and take free or expired ones; returns all it holds."""
         now = now_ms()
-        t = DirectoryWatchRow.__table__
+        t: Table = DirectoryWatchRow.__table__  # type: ignore[assignment]
         stmt = (
             update(t)
             .where(or_(t.c.claimed_by == owner, t.c.claimed_by.is_(None), t.c.lease_until < now))

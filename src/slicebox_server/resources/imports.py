@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import BinaryIO
+from typing import Any, BinaryIO, cast
 
 import falcon
 from falcon.constants import MEDIA_MULTIPART
+from falcon.media.multipart import MultipartForm
 
 from slicebox_core.errors import InvalidInput
 from slicebox_core.models import Image, Role
@@ -39,12 +40,12 @@ def upload_with_name(req: falcon.Request, *, limit: int) -> Iterator[tuple[Binar
             yield stream, None
         return
     length = req.content_length if req.content_length is not None else 2**62
-    handler = req.options.media_handlers[MEDIA_MULTIPART]
-    form = handler.deserialize(body_stream(req), req.content_type, length)
+    handler: Any = req.options.media_handlers[MEDIA_MULTIPART]
+    form: MultipartForm = handler.deserialize(body_stream(req), req.content_type, length)
     for part in form:
         if part.name == FILE_PART:
             name = part.secure_filename if part.filename else None
-            yield LimitedStream(part.stream, limit), name  # type: ignore[arg-type]
+            yield cast(BinaryIO, LimitedStream(cast(BinaryIO, part.stream), limit)), name
             return
     raise InvalidInput(f"The multipart body has no part named '{FILE_PART}'")
 

@@ -320,3 +320,14 @@ def test_group_lengths_and_unknown_tags_are_removed() -> None:
     ds.add_new(unknown, "LO", "who knows")
     out = anonymize(ds, BASIC, uid_map=uid_map)
     assert 0x00080000 not in out and unknown not in out
+
+
+def test_undecoded_safe_private_sequence_is_not_kept() -> None:
+    ds = make_dataset()
+    ds.add_new(0x20010010, "LO", "Philips Imaging DD 001")
+    ds.add_new(0x2001105F, "UN", b"\xfe\xff\x00\xe0\xff\xff\xff\xff" + b"Doe^Hidden")  # SQ
+    ds.add_new(0x20011003, "UN", b"1.5 ")  # FL listed as safe: bytes are kept as they are
+    out = anonymize(ds, ["RETAIN_SAFE_PRIVATE"], uid_map=uid_map)
+    assert 0x2001105F not in out
+    assert out[0x20011003].value == b"1.5 "
+    assert b"Hidden" not in encode(out)

@@ -133,6 +133,7 @@ def test_no_planted_phi_survives(patient: str, plants: list[Any], profile: list[
             PatientBirthDate="19610203",
         )
         secrets = [patient, patient[::-1], "19610203"]
+        secrets += [ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.SOPInstanceUID]
         for kind, containers, target, value in plants:
             secrets += _plant(ds, kind, containers, target, value)
         out = anonymize(ds, profile, uid_map=uid_map)

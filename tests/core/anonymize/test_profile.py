@@ -79,6 +79,8 @@ def test_supported_options_offer_the_originals_and_more() -> None:
     assert "CLEAN_STRUCTURED_CONTENT" in offered
     for name in ("CLEAN_PIXEL_DATA", "CLEAN_DESCRIPTORS", "CLEAN_GRAPHICS"):
         assert not is_supported(name)
+        assert not ConfidentialityOption.by_name(name).supported
+    assert ConfidentialityOption.BASIC_PROFILE.supported
     ranks = [o.rank for o in supported_options()]
     assert ranks == sorted(ranks)
 
@@ -90,7 +92,7 @@ def test_option_wire_shape_and_input_reads_only_the_name() -> None:
         "description": "Retain UIDs",
         "rank": 120,
     }
-    profile = wire.structure(
+    profile: AnonymizationProfile = wire.structure(
         {
             "options": [
                 {"name": "RETAIN_UIDS", "title": "whatever", "rank": 1},
@@ -114,15 +116,15 @@ def test_request_shapes_round_trip() -> None:
         "profile": {"options": [{"name": "BASIC_PROFILE"}]},
         "tagValues": [{"tagPath": {"tag": 0x00100010, "name": "PatientName"}, "value": "anon 001"}],
     }
-    parsed = wire.structure(data, AnonymizationData)
+    parsed: AnonymizationData = wire.structure(data, AnonymizationData)
     assert parsed.tag_values[0].value == "anon 001"
     assert wire.unstructure(parsed)["tagValues"][0]["tagPath"]["tag"] == 0x00100010
-    bulk = wire.structure(
+    bulk: BulkAnonymizationData = wire.structure(
         {"profile": {"options": []}, "imageTagValuesSet": [{"imageId": 3, "tagValues": []}]},
         BulkAnonymizationData,
     )
     assert bulk.image_tag_values_set[0].image_id == 3
-    query = wire.structure(
+    query: AnonymizationKeyQuery = wire.structure(
         {
             "startIndex": 0,
             "count": 5,
@@ -221,4 +223,4 @@ def test_config_defaults_and_validation() -> None:
     with pytest.raises(ValueError):
         KeyAttribute("0008,0050", KeyLevel.STUDY)
     with pytest.raises(ValueError):
-        KeyAttribute("(0008,0050)", "NOPE")  # type: ignore[arg-type]
+        KeyAttribute("(0008,0050)", "NOPE")

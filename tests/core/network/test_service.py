@@ -39,9 +39,7 @@ def test_scp_port_range(sb_sqlite: Slicebox, port: int) -> None:
         network_for(sb_sqlite).create_scp("in", "AE", port)
 
 
-@pytest.mark.parametrize(
-    "title", ["", "   ", "A" * 17, "  " + "B" * 17, "A\\B", "A\x01B", "Åke"]
-)
+@pytest.mark.parametrize("title", ["", "   ", "A" * 17, "  " + "B" * 17, "A\\B", "A\x01B", "Åke"])
 def test_scp_ae_title_rules(sb_sqlite: Slicebox, title: str) -> None:
     with pytest.raises(InvalidInput, match="AE title"):
         network_for(sb_sqlite).create_scp("in", title, 11112)

@@ -60,6 +60,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import struct
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -79,7 +80,7 @@ from pydicom.uid import (
 from pydicom.valuerep import validate_value
 
 from ..config import SECONDARY_CAPTURE_SOP_CLASSES
-from ..errors import InvalidInput
+from ..errors import InvalidDicom, InvalidInput
 from ..models.anonymization import AnonymizationProfile, ConfidentialityOption, TagValue
 from ..models.dicom import TagPath
 from .profile import CID_7050, ResolvedProfile, resolve_profile
@@ -189,6 +190,7 @@ def anonymize(
         InvalidInput: an unsupported or contradictory profile, a missing date shift under the
             Modified Dates option, an instance that may carry burned-in annotation without
             ``allow_burned_in``, or a tag value that cannot be set.
+        InvalidDicom: a standard attribute whose value cannot be decoded.
     """
     rules = resolve_profile(profile)
     if rules.modified_dates and date_shift_days is None:
@@ -261,11 +263,16 @@ class _Cleaner:
             and group % 2 == 0
             and self._concrete(self.rules.code((group << 16) | 0x3000) or "K", "OB", "") == "X"
         }
-        for elem in src:
-            tag = int(elem.tag)
+        for tag in sorted(int(t) for t in src.keys()):  # noqa: SIM118
             group, element = tag >> 16, tag & 0xFFFF
             if element == 0:  # group lengths are retired and would be wrong (PS3.5 7.2)
                 continue
+            try:
+                elem = src[tag]
+            except (ValueError, TypeError, KeyError, OverflowError, struct.error) as exc:
+                if group % 2 or not dictionary_has_tag(tag):
+                    continue  # would be removed anyway
+                raise InvalidDicom(f"malformed value in {_tag_text(tag)}") from exc
             if group % 2:
                 if 0x0010 <= element <= 0x00FF:
                     creators[tag] = elem
@@ -299,6 +306,8 @@ class _Cleaner:
         if safe is None:
             return None
         vr = elem.VR
+        if vr == "UN" and safe.vr in ("SQ", ""):
+            return None  # an undecoded sequence could hide anything; it cannot be walked
         if vr == "UN" and safe.vr == "UI" and isinstance(elem.value, bytes):
             elem = DataElement(tag, "UI", elem.value.decode("ascii", "replace").strip(" \x00"))
             vr = "UI"
@@ -349,7 +358,7 @@ class _Cleaner:
             action = "Z"  # a name is identifying wherever it hides
         elif vr in _DATE_VRS:
             # like Date (0040,A121): D, K with full dates, C with modified dates
-            action = "K"
+            action = "K" if self.rules.full_dates else "C" if self.rules.modified_dates else "D"
         elif vr == "UI":
             action = "K" if self.rules.retain_uids or _is_class_uid(keyword) else "U"
         elif tag == _TEXT_VALUE:
