@@ -1,11 +1,11 @@
 """SCPs, SCUs and query/retrieve over HTTP (spec §3.10, §3.11): a mixin of the client.
 
-    >>> pacs = client.create_scu("pacs", "ORTHANC", "pacs.example.org", 4242)
-    >>> client.scu_send(pacs.id, [image.id])
-    >>> studies = client.scu_find(pacs.id, RemoteQuery(attributes={"PatientID": "P1",
-    ...                                                              "StudyInstanceUID": ""}))
-    >>> client.scu_retrieve(pacs.id, RetrieveRequest((RetrieveTarget(uid),)),
-    ...                     progress=lambda p: print(p.completed, p.remaining))
+>>> pacs = client.create_scu("pacs", "ORTHANC", "pacs.example.org", 4242)
+>>> client.scu_send(pacs.id, [image.id])
+>>> studies = client.scu_find(pacs.id, RemoteQuery(attributes={"PatientID": "P1",
+...                                                              "StudyInstanceUID": ""}))
+>>> client.scu_retrieve(pacs.id, RetrieveRequest((RetrieveTarget(uid),)),
+...                     progress=lambda p: print(p.completed, p.remaining))
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ class NetworkMixin(_Client):
     def scps(self, *, start_index: int = 0, count: int = 20) -> list[ScpData]:
         """The SCPs (DICOM listeners), paged."""
         params = {"startindex": start_index, "count": count}
-        return self._json("GET", "/api/scps", list[ScpData], params=params)  # type: ignore[no-any-return]
+        return self._json("GET", "/api/scps", list[ScpData], params=params)
 
     def create_scp(self, name: str, ae_title: str, port: int) -> ScpData:
         """Create an SCP (an existing one with the same name is returned).
@@ -63,7 +63,7 @@ class NetworkMixin(_Client):
             InvalidInput: bad AE title or port, or the port is used by another SCP.
         """
         body = wire.unstructure(ScpData(-1, name, ae_title, port))
-        return self._json("POST", "/api/scps", ScpData, json=body)  # type: ignore[no-any-return]
+        return self._json("POST", "/api/scps", ScpData, json=body)
 
     def delete_scp(self, scp_id: int) -> None:
         """Delete an SCP (unknown ids are ignored)."""
@@ -73,7 +73,7 @@ class NetworkMixin(_Client):
     def scus(self, *, start_index: int = 0, count: int = 20) -> list[ScuData]:
         """The SCUs (remote DICOM nodes), paged."""
         params = {"startindex": start_index, "count": count}
-        return self._json("GET", "/api/scus", list[ScuData], params=params)  # type: ignore[no-any-return]
+        return self._json("GET", "/api/scus", list[ScuData], params=params)
 
     def create_scu(self, name: str, ae_title: str, host: str, port: int) -> ScuData:
         """Create an SCU (an existing one with the same name is returned).
@@ -82,7 +82,7 @@ class NetworkMixin(_Client):
             InvalidInput: bad AE title, host or port, or (host, port) already used.
         """
         body = wire.unstructure(ScuData(-1, name, ae_title, host, port))
-        return self._json("POST", "/api/scus", ScuData, json=body)  # type: ignore[no-any-return]
+        return self._json("POST", "/api/scus", ScuData, json=body)
 
     def delete_scu(self, scu_id: int) -> None:
         """Delete an SCU (unknown ids are ignored)."""
@@ -109,9 +109,7 @@ class NetworkMixin(_Client):
             InvalidInput: an unknown keyword, or PATIENT level in the Study Root model.
             PeerUnavailable: the node is unreachable or fails the query.
         """
-        response = self._request(
-            "POST", f"/api/scus/{scu_id}/find", json=wire.unstructure(query)
-        )
+        response = self._request("POST", f"/api/scus/{scu_id}/find", json=wire.unstructure(query))
         return wire.structure(response.json(), list[dict[str, str]])
 
     def scu_retrieve(
@@ -138,11 +136,9 @@ class NetworkMixin(_Client):
         path = f"/api/scus/{scu_id}/retrieve"
         body = wire.unstructure(request)
         if progress is None:
-            return self._json("POST", path, RetrieveResult, json=body)  # type: ignore[no-any-return]
+            return self._json("POST", path, RetrieveResult, json=body)
         try:
-            with self._http.stream(
-                "POST", path, json=body, headers={"Accept": NDJSON}
-            ) as response:
+            with self._http.stream("POST", path, json=body, headers={"Accept": NDJSON}) as response:
                 if response.is_error:
                     response.read()
                     raise error_for_response(response)

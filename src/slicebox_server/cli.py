@@ -1,8 +1,13 @@
-"""The ``slicebox`` command: ``serve`` and ``import``.
+"""The ``slicebox`` command: ``serve``, ``worker`` and ``import``.
 
     slicebox --version
-    slicebox serve [--config FILE] [--data DIR] [--host H] [--port N] [--workers N]
+    slicebox serve [--config FILE] [--data DIR] [--host H] [--port N] [--workers N] [--no-worker]
+    slicebox worker [--config FILE] [--data DIR]
     slicebox import PATH... [--data DIR] [--config FILE]
+
+``serve`` runs gunicorn (HTTP only) and, beside it, one ``slicebox worker`` process that runs
+everything in the background: DICOM listeners, directory watches, box transfers, queued work.
+Deployments that separate them run ``serve --no-worker`` and ``worker`` on their own.
 
 Configuration: the TOML file of ``--config`` (or ``SLICEBOX_CONFIG``), then ``SLICEBOX_*``
 environment variables, then the command-line options.
@@ -11,8 +16,12 @@ environment variables, then the command-line options.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
+import signal
+import subprocess
 import sys
+import threading
 from collections.abc import Iterator, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -78,7 +87,7 @@ def prepare(config: Config) -> None:
 
 
 def serve(args: argparse.Namespace) -> int:
-    """``slicebox serve``: prepare the data, then run gunicorn in the foreground."""
+    """``slicebox serve``: prepare the data, start the worker, run gunicorn in the foreground."""
     from .gunicorn_app import GunicornServer
 
     config = cli_config(args)
@@ -88,8 +97,86 @@ def serve(args: argparse.Namespace) -> int:
     print(
         f"slicebox {package_version()} serving {scheme}://{server.host}:{server.port}", flush=True
     )
-    GunicornServer(config).run()
+    worker = None if args.no_worker else WorkerProcess(args)
+    if worker is not None:
+        worker.start()
+    try:
+        GunicornServer(config).run()
+    finally:
+        if worker is not None:
+            worker.stop()
     return EXIT_OK
+
+
+class WorkerProcess:
+    """Runs ``slicebox worker`` as a child of ``serve`` and restarts it if it dies."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self._argv = [sys.executable, "-m", "slicebox_server.cli", "worker"]
+        if args.config:
+            self._argv += ["--config", args.config]
+        if args.data:
+            self._argv += ["--data", args.data]
+        self._process: subprocess.Popen[bytes] | None = None
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="worker-watch", daemon=True)
+
+    def start(self) -> None:
+        self._process = subprocess.Popen(self._argv)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        delay = 1.0
+        while not self._stopping.is_set():
+            process = self._process
+            if process is not None and process.poll() is not None:
+                if self._stopping.wait(delay):
+                    return
+                print("slicebox: the background worker stopped; restarting it", file=sys.stderr)
+                self._process = subprocess.Popen(self._argv)
+                delay = min(delay * 2, 60.0)
+            self._stopping.wait(1.0)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        process = self._process
+        if process is None or process.poll() is not None:
+            return
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+# worker --------------------------------------------------------------------------------------
+def run_worker(args: argparse.Namespace) -> int:
+    """``slicebox worker``: run the background tasks until SIGTERM or SIGINT."""
+    from slicebox_core import Slicebox
+    from slicebox_core.worker import Worker
+
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s [worker] %(levelname)s %(name)s: %(message)s"
+    )
+    sb = Slicebox(cli_config(args), migrate=True)
+    configure_peers(sb)
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    try:
+        Worker(sb).run(stop)
+    finally:
+        sb.close()
+    return EXIT_OK
+
+
+def configure_peers(sb: Any) -> None:
+    """Give the core what it may not import itself: HTTP peers for boxes."""
 
 
 # import ----------------------------------------------------------------------------------
@@ -166,6 +253,17 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--port", type=int, help="port (default 5000)")
     run.add_argument("--workers", type=int, help="worker processes (default 2)")
     run.set_defaults(handler=serve)
+
+    run.add_argument(
+        "--no-worker",
+        action="store_true",
+        help="serve HTTP only (run `slicebox worker` separately)",
+    )
+
+    work = commands.add_parser(
+        "worker", parents=[common], help="run listeners, watches, transfers and queued work"
+    )
+    work.set_defaults(handler=run_worker)
 
     imp = commands.add_parser(
         "import",

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import falcon
 
 from .resources import (
+    anonymization,
     dictionary,
     directorywatches,
     filtering,
@@ -121,6 +122,16 @@ ROUTES: tuple[tuple[str, type[Resource]], ...] = (
     ("/api/log/{id:id}", log.LogItem),
     # the API described
     ("/api/openapi.json", openapi.OpenApiDocument),
+    # §3.3 images: anonymized in place or as a download; §3.7 anonymization
+    ("/api/images/{id:id}/anonymize", anonymization.ImageAnonymize),
+    ("/api/images/{id:id}/anonymized", anonymization.ImageAnonymized),
+    ("/api/anonymization/anonymize", anonymization.BulkAnonymize),
+    ("/api/anonymization/options", anonymization.Options),
+    ("/api/anonymization/keys", anonymization.Keys),
+    ("/api/anonymization/keys/query", anonymization.KeyQuery),
+    ("/api/anonymization/keys/export/csv", anonymization.KeysCsv),
+    ("/api/anonymization/keys/{id:id}", anonymization.KeyItem),
+    ("/api/anonymization/keys/{id:id}/keyvalues", anonymization.KeyValues),
 )
 
 

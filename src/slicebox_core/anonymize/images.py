@@ -21,9 +21,11 @@ is the original's and kept; set ``anonymization.purge_empty_keys = false`` to ke
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 
+from pydicom import dcmread
 from pydicom.dataset import Dataset
 
 from ..errors import InvalidInput, NotFound
@@ -38,7 +40,7 @@ from ..models.anonymization import (
 from ..models.index import Image
 from .engine import check_burned_in
 from .profile import resolve_profile
-from .service import AnonymizationService
+from .service import AnonymizationService, is_anonymous
 
 #: images anonymized at once by :meth:`ImageAnonymizer.anonymize_images` (the original: 8;
 #: reading, hashing and storing overlap well at 4, and more only queue on the database)
@@ -96,7 +98,8 @@ class ImageAnonymizer:
 
         Raises:
             NotFound: unknown image, or one without a series source.
-            InvalidInput: unsupported profile, burned-in annotation, a bad tag value.
+            BurnedInAnnotation: the image may show identifying text in its pixels.
+            InvalidInput: unsupported profile, a bad tag value.
         """
         allow = allow_burned_in or bool(data.allow_burned_in_annotations)
         return self._in_place(image_id, data.profile, data.tag_values, allow)
@@ -119,9 +122,10 @@ class ImageAnonymizer:
             The new images, in no particular order.
 
         Raises:
-            InvalidInput: an unsupported profile or a burned-in image (nothing was changed),
-                or a bad tag value (raised once the images already started are done; those
-                not started yet are left alone).
+            BurnedInAnnotation: an image that may show identifying text (nothing changed).
+            InvalidInput: an unsupported profile (nothing changed), or a bad tag value
+                (raised once the images already started are done; those not started yet are
+                left alone).
         """
         profile = data.profile.with_basic()
         resolve_profile(profile)  # validate before touching anything
@@ -159,15 +163,21 @@ class ImageAnonymizer:
 
         Raises:
             NotFound: unknown image.
-            InvalidInput: unsupported profile, burned-in annotation, a bad tag value.
+            BurnedInAnnotation: the image may show identifying text in its pixels.
+            InvalidInput: unsupported profile, a bad tag value.
         """
         allow = allow_burned_in or bool(data.allow_burned_in_annotations)
         try:
             stored = self._images.read_bytes(image_id)
         except NotFound:
             raise no_image(image_id) from None
-        return self._anonymization.anonymize_bytes(
-            stored, data.profile, data.tag_values, image_id, allow_burned_in=allow
+        ds = dcmread(io.BytesIO(stored))
+        if is_anonymous(ds):
+            return stored  # spec §5.4.2: unchanged, byte for byte
+        if not allow:
+            refuse_burned_in(image_id, ds)
+        return self._anonymization.anonymize_to_bytes(
+            ds, data.profile, data.tag_values, image_id, allow_burned_in=True
         )
 
     # ------------------------------------------------------------------------------------------
@@ -186,11 +196,13 @@ class ImageAnonymizer:
             ds = self._images.dataset(image_id)
         except NotFound:
             raise no_image(image_id) from None
+        if not allow_burned_in:
+            refuse_burned_in(image_id, ds)
         for tag in _MARKERS:
             if tag in ds:
                 del ds[tag]
         anonymous = self._anonymization.anonymize_to_bytes(
-            ds, profile, tag_values, image_id, force=True, allow_burned_in=allow_burned_in
+            ds, profile, tag_values, image_id, force=True, allow_burned_in=True
         )
         try:
             return self._images.replace(image_id, anonymous, reverse_anonymization=False)
@@ -199,13 +211,32 @@ class ImageAnonymizer:
 
     def _check_burned_in(self, image_id: int) -> None:
         try:
-            header: Dataset = self._images.dataset(image_id, stop_before_pixels=True)
+            header = self._images.dataset(image_id, stop_before_pixels=True)
         except NotFound:
             return  # skipped later
-        try:
-            check_burned_in(header, allow_burned_in=False)
-        except InvalidInput as exc:
-            raise InvalidInput(f"image {image_id}: {exc}; no image was anonymized") from None
+        refuse_burned_in(image_id, header)
+
+
+class BurnedInAnnotation(InvalidInput):
+    """An image may show identifying text in its pixels and burned-in annotation was not
+    allowed (PS3.15 E.3.1). Nothing was anonymized.
+
+    Attributes:
+        image_id: the refused image.
+    """
+
+    def __init__(self, image_id: int, detail: str) -> None:
+        super().__init__(f"Image {image_id} was not anonymized: {detail}")
+        self.image_id = image_id
+
+
+def refuse_burned_in(image_id: int, ds: Dataset) -> None:
+    """Raise :class:`BurnedInAnnotation` for an image flagged BurnedInAnnotation YES or of a
+    Secondary Capture class; the engine's check, with the image named."""
+    try:
+        check_burned_in(ds, allow_burned_in=False)
+    except InvalidInput as exc:
+        raise BurnedInAnnotation(image_id, str(exc)) from None
 
 
 def _gather(futures: list[Future[Image]]) -> list[Image]:
@@ -220,7 +251,7 @@ def _gather(futures: list[Future[Image]]) -> list[Image]:
             images.append(future.result())
         except NotFound:
             continue
-        except BaseException as exc:  # noqa: BLE001 - re-raised below, after the others
+        except BaseException as exc:  # re-raised below, once the running ones are done
             if error is None:
                 error = exc
                 for pending in futures:

@@ -14,8 +14,8 @@ from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 
 from ..models.dicom import TagPath
-from .engine import sync_file_meta
 from .config import KeyAttribute
+from .engine import sync_file_meta
 from .keys import KeyMatch, tag_path_text
 
 _IDENTIFIER_FIELDS = {

@@ -39,8 +39,8 @@ from ..models.anonymization import (
     TagValue,
 )
 from ..models.dicom import TagPath
-from .engine import anonymize, check_burned_in, sync_file_meta
 from .config import AnonymizationConfig, KeyAttribute
+from .engine import anonymize, check_burned_in, sync_file_meta
 from .keys import (
     Identifiers,
     KeyMatch,

@@ -34,6 +34,15 @@ ST = StudyRow.__table__
 SE = SeriesRow.__table__
 IM = ImageRow.__table__
 
+# SOP classes (PS3.4 A.4 Verification; C.6.1, C.6.2 Q/R information models)
+VERIFICATION = "1.2.840.10008.1.1"
+PATIENT_ROOT_FIND = "1.2.840.10008.5.1.4.1.2.1.1"
+PATIENT_ROOT_MOVE = "1.2.840.10008.5.1.4.1.2.1.2"
+PATIENT_ROOT_GET = "1.2.840.10008.5.1.4.1.2.1.3"
+STUDY_ROOT_FIND = "1.2.840.10008.5.1.4.1.2.2.1"
+STUDY_ROOT_MOVE = "1.2.840.10008.5.1.4.1.2.2.2"
+STUDY_ROOT_GET = "1.2.840.10008.5.1.4.1.2.2.3"
+
 Level = QueryRetrieveLevel
 DEPTH = {Level.PATIENT: 0, Level.STUDY: 1, Level.SERIES: 2, Level.IMAGE: 3}
 TABLES = (P, ST, SE, IM)
@@ -197,7 +206,7 @@ def _count(outer: QueryRetrieveLevel, inner: QueryRetrieveLevel) -> Any:
     """Correlated count of ``inner`` entities below the current ``outer`` row."""
     d_outer, d_inner = DEPTH[outer], DEPTH[inner]
     aliases = [t.alias(f"c{i}") for i, t in enumerate(TABLES)]
-    parent_keys = [None, "patientId", "studyId", "seriesId"]
+    parent_keys = ["", "patientId", "studyId", "seriesId"]  # the column naming the parent
     source: Any = aliases[d_outer + 1]
     for depth in range(d_outer + 2, d_inner + 1):
         source = source.join(

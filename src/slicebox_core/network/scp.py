@@ -37,15 +37,6 @@ import attrs
 from pydicom.dataset import Dataset
 from pydicom.uid import UID, ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 from pynetdicom import AE, _config, evt
-from pynetdicom.sop_class import (
-    PatientRootQueryRetrieveInformationModelFind,
-    PatientRootQueryRetrieveInformationModelGet,
-    PatientRootQueryRetrieveInformationModelMove,
-    StudyRootQueryRetrieveInformationModelFind,
-    StudyRootQueryRetrieveInformationModelGet,
-    StudyRootQueryRetrieveInformationModelMove,
-    Verification,
-)
 
 from ..errors import InvalidInput, SliceboxError
 from ..models.index import Source, SourceType
@@ -65,16 +56,16 @@ SUBJECT = "SCP"
 MiB = 1024 * 1024
 
 FIND_MODELS = {
-    str(PatientRootQueryRetrieveInformationModelFind): InformationModel.PATIENT_ROOT,
-    str(StudyRootQueryRetrieveInformationModelFind): InformationModel.STUDY_ROOT,
+    qr.PATIENT_ROOT_FIND: InformationModel.PATIENT_ROOT,
+    qr.STUDY_ROOT_FIND: InformationModel.STUDY_ROOT,
 }
 MOVE_MODELS = {
-    str(PatientRootQueryRetrieveInformationModelMove): InformationModel.PATIENT_ROOT,
-    str(StudyRootQueryRetrieveInformationModelMove): InformationModel.STUDY_ROOT,
+    qr.PATIENT_ROOT_MOVE: InformationModel.PATIENT_ROOT,
+    qr.STUDY_ROOT_MOVE: InformationModel.STUDY_ROOT,
 }
 GET_MODELS = {
-    str(PatientRootQueryRetrieveInformationModelGet): InformationModel.PATIENT_ROOT,
-    str(StudyRootQueryRetrieveInformationModelGet): InformationModel.STUDY_ROOT,
+    qr.PATIENT_ROOT_GET: InformationModel.PATIENT_ROOT,
+    qr.STUDY_ROOT_GET: InformationModel.STUDY_ROOT,
 }
 UNCOMPRESSED = [ExplicitVRLittleEndian, ImplicitVRLittleEndian, ExplicitVRBigEndian]
 LOSSLESS = frozenset(
@@ -251,8 +242,10 @@ class ScpHandlers:
         db: the index, for Q/R.
         log: the system log.
         resolve_destination: AE title -> SCU, for C-MOVE destinations.
-        dataset_for: image id -> dataset prepared for an association (see
-            :func:`slicebox_core.network.scu.dataset_for_association`).
+        move_contexts: ``(SOP class, transfer syntax)`` pairs -> presentation contexts of a
+            C-MOVE sub-association.
+        load_dataset: (image id, association) -> the stored instance in a transfer syntax
+            the association accepted, or None (C-MOVE/C-GET sub-operations).
         max_matches: C-FIND matches answered at most per request (0 = all).
     """
 
@@ -282,7 +275,7 @@ class ScpHandlers:
         )
         self._lock = threading.Lock()
 
-    def bindings(self) -> list[tuple[Any, Callable[..., Any]]]:
+    def bindings(self) -> list[Any]:
         return [
             (evt.EVT_CONN_OPEN, self._on_conn_open),
             (evt.EVT_ACCEPTED, self._on_outcome("accepted")),
@@ -584,7 +577,7 @@ class Listener:
         for sop_class in self._sop_classes:
             # both roles: the requestor sends (C-STORE) or receives (C-GET, PS3.4 C.4.3.2.1)
             ae.add_supported_context(sop_class, syntaxes, scu_role=True, scp_role=True)
-        ae.add_supported_context(Verification, UNCOMPRESSED)
+        ae.add_supported_context(qr.VERIFICATION, UNCOMPRESSED)
         for model in (*FIND_MODELS, *MOVE_MODELS, *GET_MODELS):
             ae.add_supported_context(model, UNCOMPRESSED)
         self._server = ae.start_server(

@@ -26,15 +26,6 @@ from pydicom.dataset import Dataset
 from pydicom.uid import UID, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 from pynetdicom import AE, build_context, build_role, evt
 from pynetdicom.presentation import PresentationContext
-from pynetdicom.sop_class import (
-    PatientRootQueryRetrieveInformationModelFind,
-    PatientRootQueryRetrieveInformationModelGet,
-    PatientRootQueryRetrieveInformationModelMove,
-    StudyRootQueryRetrieveInformationModelFind,
-    StudyRootQueryRetrieveInformationModelGet,
-    StudyRootQueryRetrieveInformationModelMove,
-    Verification,
-)
 
 from ..errors import PeerUnavailable
 from ..models.network import (
@@ -44,6 +35,7 @@ from ..models.network import (
     RetrieveProgress,
     RetrieveTarget,
 )
+from . import qr
 from . import status as st
 from .identifier import mapping_to_identifier, result_mapping
 from .scp import NetworkSettings, configure_ae, configure_pynetdicom, set_tcp_nodelay
@@ -56,17 +48,18 @@ MAX_CONTEXTS = 127  # presentation context ids are odd numbers 1..255 (PS3.8 9.3
 UNCOMPRESSED_LE = (ExplicitVRLittleEndian, ImplicitVRLittleEndian)
 
 FIND = {
-    InformationModel.PATIENT_ROOT: PatientRootQueryRetrieveInformationModelFind,
-    InformationModel.STUDY_ROOT: StudyRootQueryRetrieveInformationModelFind,
+    InformationModel.PATIENT_ROOT: qr.PATIENT_ROOT_FIND,
+    InformationModel.STUDY_ROOT: qr.STUDY_ROOT_FIND,
 }
 MOVE = {
-    InformationModel.PATIENT_ROOT: PatientRootQueryRetrieveInformationModelMove,
-    InformationModel.STUDY_ROOT: StudyRootQueryRetrieveInformationModelMove,
+    InformationModel.PATIENT_ROOT: qr.PATIENT_ROOT_MOVE,
+    InformationModel.STUDY_ROOT: qr.STUDY_ROOT_MOVE,
 }
 GET = {
-    InformationModel.PATIENT_ROOT: PatientRootQueryRetrieveInformationModelGet,
-    InformationModel.STUDY_ROOT: StudyRootQueryRetrieveInformationModelGet,
+    InformationModel.PATIENT_ROOT: qr.PATIENT_ROOT_GET,
+    InformationModel.STUDY_ROOT: qr.STUDY_ROOT_GET,
 }
+VERIFICATION = qr.VERIFICATION
 
 
 @attrs.frozen
@@ -127,7 +120,7 @@ def storage_contexts(pairs: Iterable[tuple[str, str]]) -> list[PresentationConte
         syntaxes = by_class.setdefault(sop_class, [])
         if ts and ts not in syntaxes:
             syntaxes.append(ts)
-    contexts = []
+    contexts: list[PresentationContext] = []
     for sop_class, syntaxes in by_class.items():
         contexts.extend(build_context(sop_class, ts) for ts in syntaxes)
         contexts.append(build_context(sop_class, list(UNCOMPRESSED_LE)))
@@ -268,7 +261,7 @@ def _close(assoc: Any) -> None:
 def echo(node: Node, settings: NetworkSettings) -> None:
     """C-ECHO ``node`` (PS3.4 A). Raises PeerUnavailable."""
     ae = new_ae(settings)
-    assoc = associate(ae, node, settings, contexts=[build_context(Verification)])
+    assoc = associate(ae, node, settings, contexts=[build_context(VERIFICATION)])
     try:
         rsp = assoc.send_c_echo()
     finally:
@@ -301,10 +294,10 @@ def send(
     outcome = SendOutcome()
     done = 0
     if not instances:  # as the original: the node is contacted even for nothing to send
-        _close(associate(new_ae(settings), node, settings, contexts=[build_context(Verification)]))
+        _close(associate(new_ae(settings), node, settings, contexts=[build_context(VERIFICATION)]))
     for batch in batches(instances):
         pairs = [(i.sop_class_uid, i.transfer_syntax_uid) for i in batch]
-        contexts = [build_context(Verification), *storage_contexts(pairs)]
+        contexts = [build_context(VERIFICATION), *storage_contexts(pairs)]
         ae = new_ae(settings)
         assoc = associate(ae, node, settings, contexts=contexts)
         try:

@@ -14,7 +14,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from pydicom.filereader import read_file_meta_info
 from sqlalchemy import delete, select
@@ -39,6 +39,7 @@ from .scp import Listener, NetworkSettings, ScpHandlers
 
 if TYPE_CHECKING:
     from pynetdicom import evt
+    from sqlalchemy import CursorResult
 
     from ..config import Config
     from ..db.engine import Database
@@ -197,7 +198,8 @@ class NetworkService:
     def delete_scp(self, scp_id: int) -> None:
         """Delete an SCP and stop its listener; unknown ids are ignored (spec §3.10: 204)."""
         with self._db.write() as session:
-            deleted = session.execute(delete(ScpDataRow).where(ScpDataRow.id == scp_id)).rowcount
+            result = session.execute(delete(ScpDataRow).where(ScpDataRow.id == scp_id))
+            deleted = cast("CursorResult[Any]", result).rowcount
         if not deleted:
             return
         if self._events is not None:
