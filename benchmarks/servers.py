@@ -96,23 +96,23 @@ def _start(
     *,
     env: dict[str, str],
     log_path: Path,
-    health_url: str,
-    auth: tuple[str, str] | None = None,
+    url: str,
+    health_path: str,
     timeout_s: float = 60.0,
 ) -> Server:
     log = open(log_path, "wb")  # noqa: SIM115 - lives as long as the server; Server.stop closes it
     proc = subprocess.Popen(
         argv, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
     )
-    base = health_url.split("/", 3)
-    server = Server(name, f"{base[0]}//{base[2]}", proc, log_path, log)
+    server = Server(name, url, proc, log_path, log)
+    health_url = url + health_path
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             server.stop()
             raise RuntimeError(f"{name} exited with {proc.returncode}:\n{server.log_tail()}")
         try:
-            if httpx.get(health_url, auth=auth, timeout=2).status_code == 200:
+            if httpx.get(health_url, timeout=2).status_code == 200:
                 return server
         except httpx.HTTPError:
             pass
@@ -161,7 +161,8 @@ def start_slicebox(
         argv,
         env=environ,
         log_path=data_dir.parent / f"{data_dir.name}.log",
-        health_url=f"http://127.0.0.1:{port}/api/system/health",
+        url=f"http://127.0.0.1:{port}",
+        health_path="/api/system/health",
     )
 
 
@@ -190,5 +191,6 @@ def start_orthanc(work_dir: Path) -> Server:
         [ORTHANC, str(config_path)],
         env={**os.environ, "TCP_NODELAY": "1"},
         log_path=work_dir / "orthanc.log",
-        health_url=f"http://127.0.0.1:{http_port}/system",
+        url=f"http://127.0.0.1:{http_port}",
+        health_path="/system",
     )

@@ -60,7 +60,7 @@ class Slicebox:
         self.series_tags = SeriesTagService(self.db)
         self.images = ImageService(self.db, self.storage, self.events, config)
         self.exports = ExportService(self.db, self.storage, self.index)
-        self.users = UserService(self.db, config)
+        self.users = UserService(self.db, config, events=self.events, log=self.log)
         self.system = SystemService(self.db, config)
         self.anonymization = AnonymizationService(self.db, config=config.anonymization)
         self.images.reverser = self.anonymization.reverse

@@ -153,6 +153,9 @@ class ServerConfig:
     tls_cert_file: str = ""
     tls_key_file: str = ""
     max_page_size: int = 10_000
+    # X-Forwarded-For is believed only from these peers (reverse proxies): the client
+    # address binds sessions and keys the login rate limit, so it must not be forgeable.
+    trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
 
 
 @attrs.frozen
@@ -169,6 +172,11 @@ class SessionConfig:
 
     timeout_s: int = 3600
     bind_ip_and_user_agent: bool = True
+    # Failed password checks (login and HTTP Basic) allowed per user name and per client
+    # address within the window before further attempts answer 429; 0 = no limit.
+    failure_window_s: int = 900
+    max_failures_per_user: int = 10
+    max_failures_per_client: int = 100
 
 
 @attrs.frozen

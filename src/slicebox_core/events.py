@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import attrs
 
-from .models.index import Source
+from .models.index import Destination, Source
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +50,15 @@ class SourceAdded:
 class SourceDeleted:
     source_type: str
     source_id: int
+
+
+@attrs.frozen
+class ImagesSent:
+    """Images were delivered to a destination: a box transaction finished, or an SCU send
+    (spec §5.19). Consumed by forwarding (mark delivered)."""
+
+    destination: Destination
+    image_ids: tuple[int, ...]
 
 
 class EventBus:

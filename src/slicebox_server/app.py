@@ -15,9 +15,11 @@ from typing import TYPE_CHECKING
 import falcon
 
 from . import errors
+from .audit import AuditMiddleware
 from .auth import AuthMiddleware
 from .converters import CONVERTERS
 from .routes import add_routes
+from .security import BodyLimits, SecurityHeaders
 
 if TYPE_CHECKING:
     from slicebox_core import Slicebox
@@ -29,7 +31,14 @@ def create_app(sb: Slicebox) -> falcon.App:
     Args:
         sb: an open slicebox; the app uses it from every request thread.
     """
-    app = falcon.App(middleware=[AuthMiddleware(sb.users)])
+    app = falcon.App(
+        middleware=[
+            AuditMiddleware(sb.log),  # first: sees the caller and status of refused calls too
+            AuthMiddleware(sb.users, sb.config.server.trusted_proxies),
+            BodyLimits(sb.config.server),
+            SecurityHeaders(),
+        ]
+    )
     # Uploads are streamed by the resources; no form is ever parsed implicitly.
     app.req_options.auto_parse_form_urlencoded = False
     app.req_options.strip_url_path_trailing_slash = True

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Iterable
 from typing import Any, Final
 
 import attrs
@@ -48,17 +49,33 @@ class Caller:
     session_token: str | None = None
 
 
-def client_ip(req: falcon.Request) -> str:
-    """First ``X-Forwarded-For`` address, else the socket's address, else ``X-Real-Ip``."""
+DEFAULT_TRUSTED_PROXIES: Final = ("127.0.0.1", "::1")
+
+
+def find_client_ip(req: falcon.Request, trusted_proxies: Iterable[str]) -> str:
+    """First ``X-Forwarded-For`` address, else the socket's address, else ``X-Real-Ip``.
+
+    Unlike the original (spec §5.14), ``X-Forwarded-For`` counts only when the socket's peer
+    is a trusted proxy (or unknown): anyone else could claim any address and so escape the
+    per-client login limit or a session's IP binding.
+    """
+    remote = str(req.env.get("REMOTE_ADDR") or "")
     forwarded = req.get_header("X-Forwarded-For")
-    if forwarded:
+    if forwarded and (not remote or remote in trusted_proxies):
         first = forwarded.split(",")[0].strip()
         if first:
-            return first
-    remote = req.env.get("REMOTE_ADDR")
+            return first[:64]
     if remote:
-        return str(remote)
-    return req.get_header("X-Real-Ip") or ""
+        return remote
+    return (req.get_header("X-Real-Ip") or "")[:64]
+
+
+def client_ip(req: falcon.Request) -> str:
+    """The client address of a request (found once by :class:`AuthMiddleware`)."""
+    found: str | None = getattr(req.context, "client_ip", None)
+    if found is None:
+        found = find_client_ip(req, DEFAULT_TRUSTED_PROXIES)
+    return found
 
 
 def user_agent(req: falcon.Request) -> str:
@@ -99,12 +116,23 @@ def has_responder(resource: object, method: str) -> bool:
 class AuthMiddleware:
     """Checks credentials and roles before any responder runs.
 
+    The declared role is the minimum: SUPERUSER passes every check, ADMINISTRATOR passes
+    ADMINISTRATOR and USER checks, USER passes USER checks (spec §5.14).
+
     Args:
         users: the core user service (``authenticate`` and ``session_user``).
+        trusted_proxies: peers whose ``X-Forwarded-For`` is believed.
     """
 
-    def __init__(self, users: Any) -> None:
+    def __init__(
+        self, users: Any, trusted_proxies: Iterable[str] = DEFAULT_TRUSTED_PROXIES
+    ) -> None:
         self._users = users
+        self._trusted = frozenset(trusted_proxies)
+
+    def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """Find the client address once, for every later step."""
+        req.context.client_ip = find_client_ip(req, self._trusted)
 
     def process_resource(
         self,
@@ -130,21 +158,22 @@ class AuthMiddleware:
         caller = self.authenticate(req)
         if caller is None:
             raise Unauthorized(NOT_SUPPLIED)
+        req.context.caller = caller  # also for the audit log of a refused call
         if not caller.user.role.includes(required):
             raise Forbidden(f"This action requires the role {required.value}")
-        req.context.caller = caller
 
     def authenticate(self, req: falcon.Request) -> Caller | None:
         """The caller from Basic credentials, else the session cookie, else None.
 
         Raises:
             Unauthorized: invalid Basic credentials, or a cookie that names no live session.
+            TooManyRequests: too many failed password checks for the user name or client.
         """
         header = req.get_header("Authorization")
         if header is not None:
             name, password = basic_credentials(header)
             try:
-                return Caller(self._users.authenticate(name, password))
+                return Caller(self._users.authenticate(name, password, ip=client_ip(req)))
             except Unauthorized:
                 raise Unauthorized(INVALID) from None
         token = session_token(req)

@@ -34,6 +34,8 @@ ROUTES: tuple[tuple[str, type[Resource]], ...] = (
     ("/api/users/login", users.Login),
     ("/api/users/logout", users.Logout),
     ("/api/users/current", users.CurrentUser),
+    ("/api/users", users.Users),
+    ("/api/users/{id:id}", users.UserItem),
     # §3.2 system, sources, destinations, dictionary
     ("/api/system/health", system.Health),
     ("/api/system/information", system.Information),

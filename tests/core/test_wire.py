@@ -55,7 +55,14 @@ def test_tag_path_shape_of_the_spec() -> None:
     assert wire.unstructure(path) == spec_example
     assert wire.structure({"name": "PatientName"}, TagPath).tag == 0x00100010
     assert wire.structure({"tag": 0x00091001, "name": "Unknown"}, TagPath).tag == 0x00091001
-    for bad in ({"name": "NoSuchKeyword"}, {}, {"tag": "x"}, {"tag": -1}, [1], {"tag": 1, "item": "0"}):
+    for bad in (
+        {"name": "NoSuchKeyword"},
+        {},
+        {"tag": "x"},
+        {"tag": -1},
+        [1],
+        {"tag": 1, "item": "0"},
+    ):
         with pytest.raises(InvalidInput):
             wire.structure(bad, TagPath)
 

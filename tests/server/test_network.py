@@ -172,6 +172,13 @@ def test_send_find_retrieve_through_http(
     with pytest.raises(PeerUnavailable, match="destination") as caught:
         api.scu_retrieve(pacs.id, RetrieveRequest((RetrieveTarget(study_uid),)))
     assert caught.value.status == 502  # type: ignore[attr-defined]
+    streamed: list[RetrieveProgress] = []  # the same failure after the stream started
+    with pytest.raises(PeerUnavailable, match="destination") as caught:
+        api.scu_retrieve(
+            pacs.id, RetrieveRequest((RetrieveTarget(study_uid),)), progress=streamed.append
+        )
+    assert caught.value.status == 502  # type: ignore[attr-defined]
+    assert streamed[0].targets_done == 0
     network_for(remote_sb).create_scu("back", "LOCALSB", "127.0.0.1", port)
     result = api.scu_retrieve(pacs.id, RetrieveRequest((RetrieveTarget(study_uid),)))
     assert (result.completed, len(result.image_ids)) == (3, 3)

@@ -19,7 +19,6 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.pool import NullPool
 
 from .tables import Base
 
@@ -54,10 +53,14 @@ class Database:
 
     @staticmethod
     def _sqlite_engine(url: str, *, immediate: bool, echo: bool) -> Engine:
+        # pooled: opening a connection runs the PRAGMAs, and closing the last one checkpoints
+        # the WAL — both far too slow to do per request
         engine = create_engine(
             url,
             echo=echo,
-            poolclass=NullPool if ":memory:" not in url else None,
+            pool_size=8,
+            max_overflow=16,
+            pool_pre_ping=False,
             connect_args={"check_same_thread": False, "timeout": 60},
         )
 

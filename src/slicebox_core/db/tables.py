@@ -410,3 +410,137 @@ class ScuDataRow(Base):
     aeTitle: Mapped[str] = mapped_column(String(64))
     host: Mapped[str] = mapped_column(String(255))
     port: Mapped[int] = mapped_column(Integer)
+
+
+class LoginAttemptRow(Base):
+    """A failed password check, kept for a while to rate-limit logins across processes.
+
+    ``key`` is ``"user:"`` or ``"client:"`` followed by the SHA-256 of the user name or the
+    client address: an attempted name may be a password typed into the wrong field.
+    """
+
+    __tablename__ = "LoginAttempts"
+    __table_args__ = (Index(None, "key", "created"), AUTOINC)
+    id: Mapped[int] = _pk()
+    key: Mapped[str] = mapped_column(String(80))
+    created: Mapped[int] = mapped_column(BigInteger)
+
+
+# --- boxes and transfers (spec §4.3; migration 0005) ---
+
+
+class BoxRow(Base):
+    """A connection to another slicebox (spec §4.3). ``last_poll`` (not in the original):
+    epoch ms of the remote's last poll of a POLL box, kept here rather than in memory so every
+    process agrees on the box's online status."""
+
+    __tablename__ = "Boxes"
+    __table_args__ = (Index(None, "token"), AUTOINC)
+    id: Mapped[int] = _pk()
+    name: Mapped[str] = mapped_column(String(180), unique=True)
+    token: Mapped[str] = mapped_column(String(64))
+    baseurl: Mapped[str] = mapped_column(String(1024))
+    sendmethod: Mapped[str] = mapped_column(String(8))
+    defaultprofile: Mapped[str] = mapped_column(Text)
+    online: Mapped[bool] = mapped_column(Boolean)
+    last_poll: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+class OutgoingTransactionRow(Base):
+    """Images queued for a box (spec §4.3); kept when the box is deleted. ``allow_burned_in``
+    (not in the original): the send's ``allowBurnedInAnnotations``."""
+
+    __tablename__ = "OutgoingTransactions"
+    __table_args__ = (Index(None, "boxid"), AUTOINC)
+    id: Mapped[int] = _pk()
+    boxid: Mapped[int] = mapped_column(BigInteger)
+    boxname: Mapped[str] = mapped_column(String(180))
+    profile: Mapped[str] = mapped_column(Text)
+    sentimagecount: Mapped[int] = mapped_column(BigInteger)
+    totalimagecount: Mapped[int] = mapped_column(BigInteger)
+    created: Mapped[int] = mapped_column(BigInteger)
+    updated: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16))
+    allow_burned_in: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class OutgoingImageRow(Base):
+    """One image of an outgoing transaction, and the durable state of its transfer.
+
+    ``imageid`` is not a foreign key: send does not validate ids (spec §3.8), and deleting an
+    image removes the row through ``ImagesDeleted``. The columns after ``sent`` are not in the
+    original: a worker (or a remote poller) claims the row until ``lease_until``;
+    ``attempts``, ``next_attempt_at`` and ``last_error`` drive retries with back-off.
+    """
+
+    __tablename__ = "OutgoingImages"
+    __table_args__ = (
+        UniqueConstraint("outgoingtransactionid", "sequencenumber"),
+        Index(None, "imageid"),
+        AUTOINC,
+    )
+    id: Mapped[int] = _pk()
+    outgoingtransactionid: Mapped[int] = mapped_column(
+        Id, ForeignKey("OutgoingTransactions.id", ondelete="CASCADE")
+    )
+    imageid: Mapped[int] = mapped_column(BigInteger)
+    sequencenumber: Mapped[int] = mapped_column(BigInteger)
+    sent: Mapped[bool] = mapped_column(Boolean)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[int] = mapped_column(BigInteger, default=0)
+    claimed_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    lease_until: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+
+
+class OutgoingTagValueRow(Base):
+    """A value set in one outgoing image when it is anonymized (spec §5.4.4)."""
+
+    __tablename__ = "OutgoingTagValues"
+    __table_args__ = (Index(None, "outgoingimageid"), AUTOINC)
+    id: Mapped[int] = _pk()
+    outgoingimageid: Mapped[int] = mapped_column(
+        Id, ForeignKey("OutgoingImages.id", ondelete="CASCADE")
+    )
+    tagpath: Mapped[str] = mapped_column(String(512))
+    value: Mapped[str] = mapped_column(Text)
+
+
+class IncomingTransactionRow(Base):
+    """Images received from a box, identified by (box, sender's transaction id)."""
+
+    __tablename__ = "IncomingTransactions"
+    __table_args__ = (UniqueConstraint("boxid", "outgoingtransactionid"), AUTOINC)
+    id: Mapped[int] = _pk()
+    boxid: Mapped[int] = mapped_column(BigInteger)
+    boxname: Mapped[str] = mapped_column(String(180))
+    outgoingtransactionid: Mapped[int] = mapped_column(BigInteger)
+    receivedimagecount: Mapped[int] = mapped_column(BigInteger)
+    addedimagecount: Mapped[int] = mapped_column(BigInteger)
+    totalimagecount: Mapped[int] = mapped_column(BigInteger)
+    created: Mapped[int] = mapped_column(BigInteger)
+    updated: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16))
+
+
+class IncomingImageRow(Base):
+    """One received sequence number of an incoming transaction: what makes a re-delivery
+    recognisable. ``imageid`` is null for a rejected image; ``sha256`` (not in the original)
+    is the digest the sender announced and the receiver verified, or empty."""
+
+    __tablename__ = "IncomingImages"
+    __table_args__ = (
+        UniqueConstraint("incomingtransactionid", "sequencenumber"),
+        Index(None, "imageid"),
+        AUTOINC,
+    )
+    id: Mapped[int] = _pk()
+    incomingtransactionid: Mapped[int] = mapped_column(
+        Id, ForeignKey("IncomingTransactions.id", ondelete="CASCADE")
+    )
+    imageid: Mapped[int | None] = mapped_column(
+        Id, ForeignKey("Images.id", ondelete="CASCADE"), nullable=True
+    )
+    sequencenumber: Mapped[int] = mapped_column(BigInteger)
+    overwrite: Mapped[bool] = mapped_column(Boolean)
+    sha256: Mapped[str] = mapped_column(String(64), default="")

@@ -216,6 +216,8 @@ def read_header(
                 raise InvalidDicom("not a DICOM file (no preamble with DICM, no file meta)")
             ds = dcmread(fp, stop_before_pixels=True, force=not preamble)
             meta = getattr(ds, "file_meta", None)
+            if meta is not None:
+                _force_decode(meta)
             ts = str(meta.get("TransferSyntaxUID", "")) if meta is not None else ""
             if not ts:
                 raise InvalidDicom("no file meta information with a transfer syntax")
@@ -226,29 +228,25 @@ def read_header(
             full = dcmread(path, force=not preamble, defer_size=1024)
             _force_decode(full)
         _force_decode(ds)
+        for keyword in ("SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID"):
+            if not text_value(ds, keyword).strip():
+                raise InvalidDicom(f"missing {keyword}")
+        if "PatientID" not in ds:
+            raise InvalidDicom("missing PatientID")
+        assert meta is not None
+        sop_class = str(meta.get("MediaStorageSOPClassUID", "") or ds.get("SOPClassUID", ""))
+        if not sop_class:
+            raise InvalidDicom("missing SOP Class UID")
+        if sop_class not in sop_classes:
+            raise InvalidDicom(f"unsupported SOP class {sop_class[:64]}")
+        if ts not in transfer_syntaxes:
+            raise InvalidDicom(f"unsupported transfer syntax {ts[:64]}")
+        values = index_values(ds)
     except InvalidDicom:
         raise
     except Exception as exc:  # pydicom raises many kinds on malformed input
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         raise InvalidDicom(f"{type(exc).__name__}: {first_line}"[:200]) from None
-
-    for keyword in ("SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID"):
-        if not text_value(ds, keyword).strip():
-            raise InvalidDicom(f"missing {keyword}")
-    if "PatientID" not in ds:
-        raise InvalidDicom("missing PatientID")
-    assert meta is not None
-    sop_class = str(meta.get("MediaStorageSOPClassUID", "") or ds.get("SOPClassUID", ""))
-    if not sop_class:
-        raise InvalidDicom("missing SOP Class UID")
-    if sop_class not in sop_classes:
-        raise InvalidDicom(f"unsupported SOP class {sop_class}")
-    if ts not in transfer_syntaxes:
-        raise InvalidDicom(f"unsupported transfer syntax {ts}")
-    try:
-        values = index_values(ds)
-    except Exception as exc:
-        raise InvalidDicom(f"undecodable attribute: {type(exc).__name__}") from None
     return Header(dataset=ds, sop_class_uid=sop_class, transfer_syntax_uid=ts, values=values)
 
 

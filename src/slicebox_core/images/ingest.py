@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from ..db.tables import ImageRow, PatientRow, SeriesRow, SeriesSourceRow, StudyRow
 from ..db.upsert import insert_ignore, upsert
-from ..dicom.parse import Header
+from ..dicom.parse import Header, IndexValues
 from ..models.index import Image, IngestResult, Source
 from ..storage.base import Storage
 from .spool import Spooled
@@ -77,6 +77,90 @@ def index_and_store(
     replaced file (to delete after commit).
     """
     v = header.values
+    known = _existing_chain(session, v, source)
+    if known is not None:
+        patient_id, study_id, series_id, source_known = known
+        patient_added = study_added = series_added = False
+    else:
+        source_known = False
+        patient_id, patient_added, study_id, study_added, series_id, series_added = (
+            _match_or_insert_chain(session, v)
+        )
+    return _store_image(
+        session, storage, spooled, header, source, on_stored,
+        series_id=series_id, source_known=source_known,
+        added=(patient_added, study_added, series_added),
+    )  # fmt: skip
+
+
+_PATIENT_ATTRS = ("patientBirthDate", "patientSex")
+_STUDY_ATTRS = ("studyDescription", "studyDate", "studyID", "accessionNumber", "patientAge")
+_SERIES_ATTRS = ("seriesDescription", "seriesDate", "modality", "protocolName",
+                 "bodyPartExamined", "manufacturer", "stationName", "frameOfReferenceUID")  # fmt: skip
+
+
+def _existing_chain(
+    session: Session, v: IndexValues, source: Source
+) -> tuple[int, int, int, bool] | None:
+    """Fast path: one SELECT finds patient, study and series when all exist unchanged.
+
+    Returns (patient id, study id, series id, series source already equal), or None when a
+    level is missing or an attribute changed (the slow path then inserts or updates).
+    """
+    values = _attributes(v)
+    row = session.execute(
+        select(
+            PatientRow.id, StudyRow.id, SeriesRow.id,
+            *(getattr(PatientRow, a) for a in _PATIENT_ATTRS),
+            *(getattr(StudyRow, a) for a in _STUDY_ATTRS),
+            *(getattr(SeriesRow, a) for a in _SERIES_ATTRS),
+            SeriesSourceRow.sourcetype, SeriesSourceRow.sourcename, SeriesSourceRow.sourceid,
+        )
+        .join(StudyRow, StudyRow.patientId == PatientRow.id)
+        .join(SeriesRow, SeriesRow.studyId == StudyRow.id)
+        .outerjoin(SeriesSourceRow, SeriesSourceRow.id == SeriesRow.id)
+        .where(
+            PatientRow.patientName == v.patient_name,
+            PatientRow.patientID == v.patient_id,
+            StudyRow.studyInstanceUID == v.study_instance_uid,
+            SeriesRow.seriesInstanceUID == v.series_instance_uid,
+        )
+    ).first()
+    if row is None:
+        return None
+    names = (*_PATIENT_ATTRS, *_STUDY_ATTRS, *_SERIES_ATTRS)
+    if any(row[3 + i] != values[name] for i, name in enumerate(names)):
+        return None
+    same_source = (row[-3], row[-2], row[-1]) == (
+        source.source_type.value, source.source_name, source.source_id,
+    )  # fmt: skip
+    return row[0], row[1], row[2], same_source
+
+
+def _attributes(v: IndexValues) -> dict[str, str]:
+    return {
+        "patientBirthDate": v.patient_birth_date,
+        "patientSex": v.patient_sex,
+        "studyDescription": v.study_description,
+        "studyDate": v.study_date,
+        "studyID": v.study_id,
+        "accessionNumber": v.accession_number,
+        "patientAge": v.patient_age,
+        "seriesDescription": v.series_description,
+        "seriesDate": v.series_date,
+        "modality": v.modality,
+        "protocolName": v.protocol_name,
+        "bodyPartExamined": v.body_part_examined,
+        "manufacturer": v.manufacturer,
+        "stationName": v.station_name,
+        "frameOfReferenceUID": v.frame_of_reference_uid,
+    }
+
+
+def _match_or_insert_chain(
+    session: Session, v: IndexValues
+) -> tuple[int, bool, int, bool, int, bool]:
+    """Match or create patient, study and series, updating changed attributes (spec §5.2.1)."""
     patient_id, patient_added = _match_or_insert(
         session,
         PatientRow,
@@ -110,6 +194,22 @@ def index_and_store(
             "frameOfReferenceUID": v.frame_of_reference_uid,
         },
     )
+    return patient_id, patient_added, study_id, study_added, series_id, series_added
+
+
+def _store_image(
+    session: Session,
+    storage: Storage,
+    spooled: Spooled,
+    header: Header,
+    source: Source,
+    on_stored: list[str],
+    *,
+    series_id: int,
+    source_known: bool,
+    added: tuple[bool, bool, bool],
+) -> tuple[IngestResult, str | None]:
+    v = header.values
     image_values = {
         "imageType": v.image_type,
         "instanceNumber": v.instance_number,
@@ -149,17 +249,18 @@ def index_and_store(
     session.execute(
         update(ImageRow).where(ImageRow.id == image_id).values(storageKey=key, **image_values)
     )
-    upsert(
-        session,
-        SeriesSourceRow.__table__,  # type: ignore[arg-type]
-        {
-            "id": series_id,
-            "sourcetype": source.source_type.value,
-            "sourcename": source.source_name,
-            "sourceid": source.source_id,
-        },
-        ["id"],
-    )
+    if not source_known:  # spec §5.2.1: the last writer is the series source
+        upsert(
+            session,
+            SeriesSourceRow.__table__,  # type: ignore[arg-type]
+            {
+                "id": series_id,
+                "sourcetype": source.source_type.value,
+                "sourcename": source.source_name,
+                "sourceid": source.source_id,
+            },
+            ["id"],
+        )
     image = Image(
         id=image_id,
         series_id=series_id,
@@ -170,8 +271,8 @@ def index_and_store(
     result = IngestResult(
         image=image,
         overwrite=overwrite,
-        patient_added=patient_added,
-        study_added=study_added,
-        series_added=series_added,
+        patient_added=added[0],
+        study_added=added[1],
+        series_added=added[2],
     )
     return result, replaced

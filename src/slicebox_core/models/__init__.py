@@ -35,6 +35,8 @@ from .query import (
     QueryProperty,
 )
 from .system import (
+    ApiUser,
+    ClearTextUser,
     DicomDictionaryKeyword,
     DicomDictionaryKeywords,
     DicomDictionaryTag,
@@ -49,6 +51,8 @@ from .system import (
 )
 
 __all__ = [
+    "ApiUser",
+    "ClearTextUser",
     "Destination",
     "DicomDictionaryKeyword",
     "DicomDictionaryKeywords",

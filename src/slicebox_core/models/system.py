@@ -31,6 +31,27 @@ class UserInfo:
 
 
 @attrs.frozen
+class ApiUser:
+    """A user as listed and created by ``/api/users``: ``{id, user, role}``.
+
+    The original also sent ``hashedPassword`` (the bcrypt hash); slicebox never returns it.
+    """
+
+    id: int
+    user: str
+    role: Role
+
+
+@attrs.frozen
+class ClearTextUser:
+    """A new user: ``{user, role, password}`` (role ``USER`` or ``ADMINISTRATOR``)."""
+
+    user: str
+    role: Role
+    password: str = attrs.field(repr=False)
+
+
+@attrs.frozen
 class SystemInformation:
     version: str
 

@@ -27,7 +27,7 @@ from pydicom.uid import UID, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 from pynetdicom import AE, build_context, build_role, evt
 from pynetdicom.presentation import PresentationContext
 
-from ..errors import PeerUnavailable
+from ..errors import NotFound, PeerUnavailable
 from ..models.network import (
     InformationModel,
     QueryRetrieveLevel,
@@ -76,12 +76,15 @@ class Node:
 
 @attrs.frozen
 class StoredInstance:
-    """A stored file to send, with what its File Meta Information says."""
+    """A stored image to send, with what its File Meta Information says."""
 
     image_id: int
-    path: Path
     sop_class_uid: str
     transfer_syntax_uid: str
+
+
+LocalFile = Callable[[int], tuple[Path, bool]]
+"""image id -> (local path, is a temporary copy to remove); raises NotFound."""
 
 
 @attrs.define
@@ -91,6 +94,7 @@ class SendOutcome:
     sent: list[int] = attrs.Factory(list)
     warnings: list[tuple[int, int]] = attrs.Factory(list)  # (image id, status)
     failures: list[tuple[int, str]] = attrs.Factory(list)  # (image id, reason)
+    missing: list[int] = attrs.Factory(list)  # files gone before they could be sent
 
 
 @attrs.define
@@ -281,12 +285,14 @@ def send(
     instances: list[StoredInstance],
     settings: NetworkSettings,
     *,
+    local_file: LocalFile,
     progress: Callable[[int, int], None] | None = None,
 ) -> SendOutcome:
     """C-STORE ``instances`` to ``node``, sequentially, on as few associations as possible.
 
-    Per-instance failures (refusals, no context) are collected in the outcome; a lost
-    association fails the rest.
+    Files are fetched one at a time (``local_file``; a temporary copy from remote storage is
+    removed once sent). Per-instance failures (refusals, no context) are collected in the
+    outcome; a lost association fails the rest.
 
     Raises:
         PeerUnavailable: the first association could not be opened.
@@ -305,7 +311,16 @@ def send(
                 if not assoc.is_established:
                     outcome.failures.append((instance.image_id, "association lost"))
                     continue
-                _store_one(assoc, instance, outcome)
+                try:
+                    path, temporary = local_file(instance.image_id)
+                except NotFound:
+                    outcome.missing.append(instance.image_id)
+                    continue
+                try:
+                    _store_one(assoc, instance, path, outcome)
+                finally:
+                    if temporary:
+                        path.unlink(missing_ok=True)
                 done += 1
                 if progress is not None:
                     progress(done, len(instances))
@@ -314,16 +329,16 @@ def send(
     return outcome
 
 
-def _store_one(assoc: Any, instance: StoredInstance, outcome: SendOutcome) -> None:
+def _store_one(assoc: Any, instance: StoredInstance, path: Path, outcome: SendOutcome) -> None:
     accepted = _accepted_syntaxes(assoc, instance.sop_class_uid)
     if not accepted:
         outcome.failures.append((instance.image_id, "no presentation context"))
         return
     try:
         if instance.transfer_syntax_uid in accepted:
-            rsp = assoc.send_c_store(instance.path)  # streamed from the file, undecoded
+            rsp = assoc.send_c_store(path)  # streamed from the file, undecoded
         else:
-            ds = adapt_dataset(dcmread(instance.path), accepted)
+            ds = adapt_dataset(dcmread(path), accepted)
             if ds is None:
                 outcome.failures.append((instance.image_id, "no presentation context"))
                 return

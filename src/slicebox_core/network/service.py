@@ -13,7 +13,6 @@ import contextlib
 import logging
 import threading
 from collections.abc import Callable, Iterable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from pydicom.filereader import read_file_meta_info
@@ -322,16 +321,19 @@ class NetworkService:
         data = self.get_scu(scu_id)
         ids = list(dict.fromkeys(int(i) for i in image_ids))
         node = node_of(data)
-        instances, missing, temporary = self._stored_instances(ids)
+        instances, missing = self._stored_instances(ids)
         try:
-            try:
-                outcome = scu.send(node, instances, self.settings, progress=progress)
-            except PeerUnavailable as exc:
-                self._log.error(SCU_SUBJECT, f"Unable to send images using SCU {data.name}: {exc}")
-                raise
-        finally:
-            for path in temporary:
-                path.unlink(missing_ok=True)
+            outcome = scu.send(
+                node,
+                instances,
+                self.settings,
+                local_file=self._images.local_file,
+                progress=progress,
+            )
+        except PeerUnavailable as exc:
+            self._log.error(SCU_SUBJECT, f"Unable to send images using SCU {data.name}: {exc}")
+            raise
+        missing += outcome.missing
         for image_id, status in outcome.warnings:
             self._log.warn(
                 SCU_SUBJECT,
@@ -365,10 +367,12 @@ class NetworkService:
                 images_sent(Destination("scu", data.name, data.id), tuple(image_ids))
             )
 
-    def _stored_instances(
-        self, ids: list[int]
-    ) -> tuple[list[scu.StoredInstance], list[int], list[Path]]:
-        """Files and File Meta of the images: (instances, missing ids, temporary copies)."""
+    def _stored_instances(self, ids: list[int]) -> tuple[list[scu.StoredInstance], list[int]]:
+        """SOP class and transfer syntax of the images: (instances, unknown or unreadable ids).
+
+        Both are recorded at ingest; for rows that lack them the file meta is read (spec
+        §5.13 step 1), and images without it are skipped with an error log.
+        """
         with self._db.read() as session:
             rows = {
                 r.id: r
@@ -379,32 +383,32 @@ class NetworkService:
                     )
                 )
             }
-        instances, missing, temporary = [], [], []
+        instances: list[scu.StoredInstance] = []
+        missing: list[int] = []
         for image_id in ids:
             row = rows.get(image_id)
             if row is None:
                 missing.append(image_id)
                 continue
-            try:
-                path, is_temporary = self._images.local_file(image_id)
-            except NotFound:
-                self._log.error(SCU_SUBJECT, f"File not found for image {image_id}")
-                missing.append(image_id)
-                continue
-            if is_temporary:
-                temporary.append(path)
             sop_class, ts = row.sopClassUID, row.transferSyntaxUID
-            if not sop_class or not ts:  # spec §5.13 step 1: read the file meta
+            if not sop_class or not ts:
                 try:
-                    meta = read_file_meta_info(path)
-                    sop_class = str(meta.MediaStorageSOPClassUID)
-                    ts = str(meta.TransferSyntaxUID)
-                except Exception:
+                    sop_class, ts = self._file_meta(image_id)
+                except (SliceboxError, OSError, ValueError, AttributeError):
                     self._log.error(SCU_SUBJECT, f"Image {image_id} has no file meta information")
                     missing.append(image_id)
                     continue
-            instances.append(scu.StoredInstance(image_id, path, sop_class, ts))
-        return instances, missing, temporary
+            instances.append(scu.StoredInstance(image_id, sop_class, ts))
+        return instances, missing
+
+    def _file_meta(self, image_id: int) -> tuple[str, str]:
+        path, temporary = self._images.local_file(image_id)
+        try:
+            meta = read_file_meta_info(path)
+            return str(meta.MediaStorageSOPClassUID), str(meta.TransferSyntaxUID)
+        finally:
+            if temporary:
+                path.unlink(missing_ok=True)
 
     # query/retrieve SCU ------------------------------------------------------------------------
     def find(self, scu_id: int, query: RemoteQuery) -> list[dict[str, str]]:

@@ -28,26 +28,41 @@ T: Table = WorkItemRow.__table__  # type: ignore[assignment]
 RETURNED = (T.c.id, T.c.kind, T.c.key, T.c.payload, T.c.generation, T.c.attempts)
 
 
+def claimable(table: Table, now_ms: int) -> Any:
+    """Rows of ``table`` that nobody holds: never claimed, or their lease ran out."""
+    return or_(table.c.lease_until.is_(None), table.c.lease_until < now_ms)
+
+
+def claim_rows(
+    table: Table, candidates: Select[Any], *, owner: str, now_ms: int, lease_ms: int
+) -> Update:
+    """Claim the rows of ``table`` whose ids ``candidates`` selects (its filters, order and
+    limit), skipping rows another transaction has locked; ``attempts`` counts the claim.
+
+    ``table`` needs the columns ``id``, ``claimed_by``, ``lease_until`` and ``attempts``; add
+    ``.returning(...)`` to read the claimed rows. Box transfers claim their ``OutgoingImages``
+    rows with it.
+    """
+    locked = candidates.with_for_update(skip_locked=True, of=table)
+    return (
+        update(table)
+        .where(table.c.id.in_(locked.scalar_subquery()))
+        .values(claimed_by=owner, lease_until=now_ms + lease_ms, attempts=table.c.attempts + 1)
+    )
+
+
 def claim_statement(
     kinds: Sequence[str], *, owner: str, now_ms: int, lease_ms: int, limit: int
 ) -> Update:
     """Claim up to ``limit`` due items of ``kinds`` for ``owner`` until ``now + lease``."""
     candidates = (
         select(T.c.id)
-        .where(
-            T.c.kind.in_(list(kinds)),
-            T.c.available_at <= now_ms,
-            or_(T.c.lease_until.is_(None), T.c.lease_until < now_ms),
-        )
+        .where(T.c.kind.in_(list(kinds)), T.c.available_at <= now_ms, claimable(T, now_ms))
         .order_by(T.c.id)
         .limit(limit)
-        .with_for_update(skip_locked=True)
     )
-    return (
-        update(T)
-        .where(T.c.id.in_(candidates.scalar_subquery()))
-        .values(claimed_by=owner, lease_until=now_ms + lease_ms, attempts=T.c.attempts + 1)
-        .returning(*RETURNED)
+    return claim_rows(T, candidates, owner=owner, now_ms=now_ms, lease_ms=lease_ms).returning(
+        *RETURNED
     )
 
 

@@ -21,6 +21,7 @@ _DUMMY_HASH = bcrypt.hashpw(b"slicebox-dummy-password", bcrypt.gensalt(ROUNDS))
 
 
 def hash_password(password: str) -> str:
+    """A bcrypt hash of ``password`` with a random salt."""
     # bcrypt reads at most 72 bytes; pre-hash longer passwords so every byte counts
     return bcrypt.hashpw(_prepare(password), bcrypt.gensalt(ROUNDS)).decode("ascii")
 
@@ -33,7 +34,11 @@ def _prepare(password: str) -> bytes:
 
 
 def verify_password(password: str, hashed: str | None) -> bool:
-    """Constant-ish time: a missing hash is checked against a dummy."""
+    """True when ``password`` matches ``hashed``.
+
+    A missing hash (no such user) is checked against a dummy hash of the same cost, so the
+    answer takes as long whether or not the user exists.
+    """
     try:
         target = hashed.encode("ascii") if hashed else _DUMMY_HASH
         ok = bcrypt.checkpw(_prepare(password), target)
@@ -43,11 +48,17 @@ def verify_password(password: str, hashed: str | None) -> bool:
 
 
 def generate_password() -> str:
+    """A random password of 20 URL-safe characters."""
     return secrets.token_urlsafe(15)
 
 
 class CredentialCache:
-    """Remembers successful (user, password) checks for ``ttl`` seconds."""
+    """Remembers the outcome of (user, password) checks for ``ttl`` seconds.
+
+    Entries are keyed by an HMAC of the credentials under a per-process random key, so the
+    cache never holds a password. The caller stores whatever lets it tell whether a remembered
+    verdict still holds (the user's id and password hash), and re-checks that on every hit.
+    """
 
     def __init__(self, ttl: float = 30.0) -> None:
         self._ttl = ttl

@@ -270,6 +270,7 @@ class KeyValues(Resource):
 
 class KeysCsv(Resource):
     roles = {"GET": Role.ADMINISTRATOR}
+    audited = frozenset({"GET"})
     docs = {
         "GET": Operation(
             "Export every key and key value as CSV (streamed)",

@@ -17,7 +17,9 @@ class Resource:
 
     Subclasses declare ``roles`` (method -> least role, or ``PUBLIC``; read by the auth
     middleware, missing = 403) and ``docs`` (method -> :class:`~..openapi.Operation`; read
-    by the OpenAPI builder and checked against the route table by the tests).
+    by the OpenAPI builder and checked against the route table by the tests), and may list
+    in ``audited`` the methods besides DELETE whose calls go to the audit log (exports, user
+    changes; see :mod:`..audit`).
 
     Args:
         sb: the slicebox the server fronts.
@@ -25,6 +27,7 @@ class Resource:
 
     roles: ClassVar[Mapping[str, Access]] = {}
     docs: ClassVar[Mapping[str, Operation]] = {}
+    audited: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, sb: Slicebox) -> None:
         self.sb = sb

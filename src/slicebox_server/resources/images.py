@@ -91,6 +91,7 @@ class ImageItem(Resource):
 
 class BulkDelete(Resource):
     roles = {"POST": Role.USER}
+    audited = frozenset({"POST"})
     docs = {
         "POST": Operation(
             "Delete images by id; unknown ids are ignored",
@@ -210,6 +211,7 @@ class Jpeg(Resource):
 
 class Export(Resource):
     roles = {"POST": Role.USER, "GET": Role.USER}
+    audited = frozenset({"POST", "GET"})
     docs = {
         "POST": Operation(
             "Create a zip export set of images (kept 6 hours)",

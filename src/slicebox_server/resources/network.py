@@ -96,6 +96,7 @@ class ScuItem(Resource):
 
 class ScuSend(Resource):
     roles = {"POST": Role.USER}
+    audited = frozenset({"POST"})
     docs = {
         "POST": Operation(
             "Send images to the node by C-STORE, as stored",

@@ -274,12 +274,14 @@ def test_preprocessor_rewrites_file_before_indexing(sb_sqlite: Slicebox) -> None
 
 
 @settings(
-    max_examples=60,
+    max_examples=int(os.environ.get("SLICEBOX_FUZZ_EXAMPLES", "60")),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(data=st.data())
-def test_random_mutations_only_raise_invalid_dicom(sb_sqlite: Slicebox, data: st.DataObject) -> None:
+def test_random_mutations_only_raise_invalid_dicom(
+    sb_sqlite: Slicebox, data: st.DataObject
+) -> None:
     """Mutated and random byte streams: either stored intact, or InvalidDicom and nothing kept."""
     base = bytearray(BASE)
     kind = data.draw(st.sampled_from(["flip", "cut", "random", "splice"]))

@@ -25,7 +25,11 @@ def test_attributes_and_information(sb_sqlite: Slicebox) -> None:
     assert by_name["PatientName"].tag_path == TagPath.of(0x00100010)
     assert "PixelData" not in by_name
     info = sb_sqlite.images.information(image.id)
-    assert (info.number_of_frames, info.minimum_pixel_value, info.maximum_pixel_value) == (1, 3, 4000)
+    assert (info.number_of_frames, info.minimum_pixel_value, info.maximum_pixel_value) == (
+        1,
+        3,
+        4000,
+    )
     with pytest.raises(NotFound):
         sb_sqlite.images.attributes(999)
 

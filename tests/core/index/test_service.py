@@ -79,9 +79,7 @@ def test_advanced_filters(loaded: Slicebox) -> None:
     idx = loaded.index
     by_box = QueryFilters(source_refs=(SourceRef(SourceType.BOX, 7),))
     assert names(idx.patients(ListQuery(filters=by_box))) == ["p2"]
-    either = QueryFilters(
-        source_refs=(SourceRef(SourceType.BOX, 7), SourceRef(SourceType.USER, 1))
-    )
+    either = QueryFilters(source_refs=(SourceRef(SourceType.BOX, 7), SourceRef(SourceType.USER, 1)))
     assert names(idx.patients(ListQuery(filters=either))) == ["p1", "p2"]
     tag = loaded.series_tags.tag_series(idx.flat_series()[0].id, "interesting")
     by_tag = QueryFilters(series_tag_ids=(tag.id,))

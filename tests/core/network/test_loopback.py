@@ -36,7 +36,7 @@ from slicebox_core.network import NetworkService
 from tests.factories import dicom_bytes, make_dataset, to_bytes
 
 from .conftest import free_port, network_for
-from .helpers import mixed_datasets, pixel_digest, stored_digests, wait_for
+from .helpers import image_count, mixed_datasets, pixel_digest, stored_digests, wait_for
 
 
 @pytest.fixture
@@ -63,10 +63,12 @@ def raw_ae(*contexts: str) -> AE:
 
 
 def test_send_mixed_syntaxes_stored_as_received(
-    listening: tuple[NetworkService, int], remote: tuple[Slicebox, NetworkService, int]
+    sb_sqlite: Slicebox,
+    listening: tuple[NetworkService, int],
+    remote: tuple[Slicebox, NetworkService, int],
 ) -> None:
     net, _ = listening
-    sb = net._images  # the local slicebox's images (sender)
+    sb = sb_sqlite.images  # the sender's images
     remote_sb, _, remote_port = remote
     datasets = mixed_datasets(8)
     ids = [sb.add(to_bytes(ds)).image.id for ds in datasets]
@@ -91,12 +93,12 @@ def test_send_mixed_syntaxes_stored_as_received(
 
 
 def test_send_decompresses_for_a_peer_without_the_syntax(
-    listening: tuple[NetworkService, int], tmp_path: Path
+    sb_sqlite: Slicebox, listening: tuple[NetworkService, int], tmp_path: Path
 ) -> None:
     net, _ = listening
     ds = make_dataset(rows=32, columns=32)
     ds.compress(RLELossless)
-    image_id = net._images.add(to_bytes(ds)).image.id
+    image_id = sb_sqlite.images.add(to_bytes(ds)).image.id
     received: list[str] = []
 
     def on_store(event: object) -> int:
@@ -123,13 +125,33 @@ def test_send_decompresses_for_a_peer_without_the_syntax(
     assert received[1] == str(ds.SOPInstanceUID)
 
 
-def test_send_to_a_peer_refusing_the_sop_class(net: NetworkService, tmp_path: Path) -> None:
+def test_send_skips_images_whose_file_is_gone(
+    sb_sqlite: Slicebox,
+    listening: tuple[NetworkService, int],
+    remote: tuple[Slicebox, NetworkService, int],
+) -> None:
+    net, _ = listening
+    remote_sb, _, remote_port = remote
+    kept = sb_sqlite.images.add(dicom_bytes()).image.id
+    gone = sb_sqlite.images.add(dicom_bytes()).image.id
+    sb_sqlite.storage.delete(sb_sqlite.images.storage_key(gone))
+    scu = net.create_scu("remote", "REMOTE", "127.0.0.1", remote_port)
+    net.send(scu.id, [kept, gone, 12345])
+    assert image_count(remote_sb) == 1
+    messages = log_messages(sb_sqlite)
+    assert "2 images not found when sending using SCU remote" in messages
+    assert "Finished sending 1 images using SCU remote" in messages
+
+
+def test_send_to_a_peer_refusing_the_sop_class(
+    sb_sqlite: Slicebox, net: NetworkService, tmp_path: Path
+) -> None:
     ae = AE(ae_title="ECHOONLY")
     ae.add_supported_context(Verification)
     port = free_port()
     server = ae.start_server(("127.0.0.1", port), block=False)
     try:
-        image_id = net._images.add(dicom_bytes()).image.id
+        image_id = sb_sqlite.images.add(dicom_bytes()).image.id
         scu = net.create_scu("echo-only", "ECHOONLY", "127.0.0.1", port)
         with pytest.raises(PeerUnavailable, match="no presentation context"):
             net.send(scu.id, [image_id])
@@ -137,8 +159,10 @@ def test_send_to_a_peer_refusing_the_sop_class(net: NetworkService, tmp_path: Pa
         server.shutdown()
 
 
-def test_malformed_data_set_gets_a_failure_status(listening: tuple[NetworkService, int]) -> None:
-    net, port = listening
+def test_malformed_data_set_gets_a_failure_status(
+    sb_sqlite: Slicebox, listening: tuple[NetworkService, int]
+) -> None:
+    _, port = listening
     ae = raw_ae(CTImageStorage)
     assoc = ae.associate("127.0.0.1", port, ae_title="SLICEBOX")
     assert assoc.is_established
@@ -154,26 +178,19 @@ def test_malformed_data_set_gets_a_failure_status(listening: tuple[NetworkServic
     statuses.append(assoc.send_c_store(good).Status)
     assoc.release()
     assert statuses == [0xC000, 0xC000, 0x0000]
-    assert image_count_of(net) == 1
-    assert sum("Could not add file" in m for m in log_messages(net)) == 2
-    wait_for(lambda: any("1 stored, 2 rejected" in m for m in log_messages(net)))
+    assert image_count(sb_sqlite) == 1
+    assert sum("Could not add file" in m for m in log_messages(sb_sqlite)) == 2
+    wait_for(lambda: any("1 stored, 2 rejected" in m for m in log_messages(sb_sqlite)))
 
 
-def image_count_of(net: NetworkService) -> int:
-    with net._db.read() as session:
-        from sqlalchemy import func, select
-
-        from slicebox_core.db.tables import ImageRow
-
-        return int(session.scalar(select(func.count(ImageRow.id))) or 0)
+def log_messages(sb: Slicebox) -> list[str]:
+    return [e.message for e in sb.log.list(count=100)]
 
 
-def log_messages(net: NetworkService) -> list[str]:
-    return [e.message for e in net._log.list(count=100)]
-
-
-def test_only_unsupported_contexts(listening: tuple[NetworkService, int]) -> None:
-    net, port = listening
+def test_only_unsupported_contexts(
+    sb_sqlite: Slicebox, listening: tuple[NetworkService, int]
+) -> None:
+    _, port = listening
     assoc = raw_ae(RTPlanStorage).associate("127.0.0.1", port, ae_title="SLICEBOX")
     # PS3.8 9.3.3.2: accepted with every presentation context rejected
     assert not assoc.accepted_contexts
@@ -181,11 +198,11 @@ def test_only_unsupported_contexts(listening: tuple[NetworkService, int]) -> Non
     ok = raw_ae(CTImageStorage).associate("127.0.0.1", port, ae_title="SLICEBOX")
     assert ok.send_c_store(make_dataset()).Status == 0
     ok.release()
-    assert image_count_of(net) == 1
+    assert image_count(sb_sqlite) == 1
 
 
-def test_silent_peer_is_aborted(listening: tuple[NetworkService, int]) -> None:
-    net, port = listening
+def test_silent_peer_is_aborted(sb_sqlite: Slicebox, listening: tuple[NetworkService, int]) -> None:
+    _, port = listening
     # no A-ASSOCIATE-RQ at all: the ARTIM/ACSE timer closes the connection
     with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
         start = time.monotonic()
@@ -197,7 +214,7 @@ def test_silent_peer_is_aborted(listening: tuple[NetworkService, int]) -> None:
     assoc = ae.associate("127.0.0.1", port, ae_title="SLICEBOX")
     assert assoc.is_established
     wait_for(lambda: assoc.is_aborted, timeout=8)
-    wait_for(lambda: any("RAWSCU" in m and "aborted" in m for m in log_messages(net)))
+    wait_for(lambda: any("RAWSCU" in m and "aborted" in m for m in log_messages(sb_sqlite)))
     assert raw_ae(Verification).associate("127.0.0.1", port).send_c_echo().Status == 0
 
 
@@ -224,9 +241,12 @@ def _pdata_pdus(ds_bytes: bytes, sop_uid: str, context_id: int, max_pdu: int) ->
 
 
 def test_peer_stopping_mid_transfer_leaves_nothing(
-    listening: tuple[NetworkService, int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    sb_sqlite: Slicebox,
+    listening: tuple[NetworkService, int],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    net, port = listening
+    _, port = listening
     spool = tmp_path / "pynetdicom-tmp"
     spool.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(spool))  # where pynetdicom spools C-STOREs
@@ -252,16 +272,18 @@ def test_peer_stopping_mid_transfer_leaves_nothing(
     sock.shutdown(socket.SHUT_RDWR)
     sock.close()
     wait_for(lambda: not any(spool.iterdir()))  # ... removed once the connection is gone
-    wait_for(lambda: any("RAWSCU" in m and "0 stored" not in m for m in log_messages(net)))
-    assert image_count_of(net) == 0
+    wait_for(lambda: any("RAWSCU" in m and "0 stored" not in m for m in log_messages(sb_sqlite)))
+    assert image_count(sb_sqlite) == 0
     ok = raw_ae(CTImageStorage).associate("127.0.0.1", port)
     assert ok.send_c_store(make_dataset()).Status == 0
     ok.release()
-    assert image_count_of(net) == 1
+    assert image_count(sb_sqlite) == 1
 
 
-def test_concurrent_associations(listening: tuple[NetworkService, int]) -> None:
-    net, port = listening
+def test_concurrent_associations(
+    sb_sqlite: Slicebox, listening: tuple[NetworkService, int]
+) -> None:
+    _, port = listening
     datasets = [mixed_datasets(5, patient_id=f"P{i}") for i in range(4)]
     statuses: list[int] = []
 
@@ -282,11 +304,13 @@ def test_concurrent_associations(listening: tuple[NetworkService, int]) -> None:
     for t in threads:
         t.join(30)
     assert statuses == [0] * 20
-    assert image_count_of(net) == 20
+    assert image_count(sb_sqlite) == 20
 
 
 def test_find_move_get_against_a_slicebox_scp(
-    listening: tuple[NetworkService, int], remote: tuple[Slicebox, NetworkService, int]
+    sb_sqlite: Slicebox,
+    listening: tuple[NetworkService, int],
+    remote: tuple[Slicebox, NetworkService, int],
 ) -> None:
     net, local_port = listening
     remote_sb, remote_net, remote_port = remote
@@ -348,7 +372,7 @@ def test_find_move_get_against_a_slicebox_scp(
     assert (result.completed, result.failed, result.warning) == (6, 0, 0)
     assert len(result.image_ids) == 6
     assert progress[-1].targets_done == 1 and progress[-1].completed == 6
-    assert stored_digests_of(net) == dict(pixel_digest(ds) for ds in study)
+    assert stored_digests(sb_sqlite) == dict(pixel_digest(ds) for ds in study)
 
     # C-GET of one series of the other study
     series_uid = str(other[0].SeriesInstanceUID)
@@ -361,23 +385,13 @@ def test_find_move_get_against_a_slicebox_scp(
     )
     assert (result.completed, result.failed) == (2, 0)
     assert len(result.image_ids) == 2
-    assert stored_digests_of(net) == dict(pixel_digest(ds) for ds in study + other)
+    assert stored_digests(sb_sqlite) == dict(pixel_digest(ds) for ds in study + other)
     wait_for(
         lambda: any(
             "C-MOVE/C-GET (6 sent, 0 failed)" in e.message
             for e in remote_sb.log.list(subject="SCP", count=50)
         )
     )
-
-
-def stored_digests_of(net: NetworkService) -> dict[str, str]:
-    from sqlalchemy import select
-
-    from slicebox_core.db.tables import ImageRow
-
-    with net._db.read() as session:
-        ids = list(session.scalars(select(ImageRow.id)))
-    return dict(pixel_digest(net._images.read_bytes(i)) for i in ids)
 
 
 def test_move_to_an_unknown_destination(
@@ -392,11 +406,13 @@ def test_move_to_an_unknown_destination(
         net.retrieve(pacs.id, RetrieveRequest((RetrieveTarget(str(ds.StudyInstanceUID)),)))
 
 
-def test_listeners_follow_the_table(net: NetworkService) -> None:
+def test_listeners_follow_the_table(sb_sqlite: Slicebox, net: NetworkService) -> None:
     port = free_port()
     net.start_listeners(poll_interval=0.2)
     # another process (an HTTP worker) adds an SCP: only the table changes
-    other = network_for_same_db(net)
+    other = NetworkService(
+        sb_sqlite.db, sb_sqlite.images, sb_sqlite.index, sb_sqlite.log, sb_sqlite.config
+    )
     scp = other.create_scp("late", "LATE", port)
     wait_for(lambda: net.listener_port(scp.id) == port)
     assert raw_ae(Verification).associate("127.0.0.1", port).send_c_echo().Status == 0
@@ -404,16 +420,12 @@ def test_listeners_follow_the_table(net: NetworkService) -> None:
     wait_for(lambda: net.listener_port(scp.id) is None)
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", port), timeout=2).close()
-    messages = log_messages(net)
+    messages = log_messages(sb_sqlite)
     assert f"Started SCP late with AE title LATE on port {port}" in messages
     assert "Stopped SCP late" in messages
 
 
-def network_for_same_db(net: NetworkService) -> NetworkService:
-    return NetworkService(net._db, net._images, net._index, net._log, net._config)
-
-
-def test_bind_failure_is_logged_once(net: NetworkService) -> None:
+def test_bind_failure_is_logged_once(sb_sqlite: Slicebox, net: NetworkService) -> None:
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
@@ -422,6 +434,6 @@ def test_bind_failure_is_logged_once(net: NetworkService) -> None:
         net.start_listeners(poll_interval=0)
         net.reconcile()
         assert net.listener_port(scp.id) is None
-        assert sum("Could not start SCP busy" in m for m in log_messages(net)) == 1
+        assert sum("Could not start SCP busy" in m for m in log_messages(sb_sqlite)) == 1
     net.reconcile()
     assert net.listener_port(scp.id) == port

@@ -67,7 +67,10 @@ def test_sessions_bound_to_ip_and_agent_and_expire(db_url: str, tmp_path: Path) 
     with pytest.raises(Unauthorized):
         sb.users.session_user(token, ip="1.2.3.4", user_agent="ua")
     token = sb.users.login("admin", "pw", ip="1.2.3.4", user_agent="ua")
-    sb.users.logout(token, ip="1.2.3.4", user_agent="ua")
+    other = sb.users.login("admin", "pw", ip="9.9.9.9", user_agent="ua")
+    admin_id = sb.users.session_user(token, ip="1.2.3.4", user_agent="ua").id
+    sb.users.logout(admin_id, ip="1.2.3.4", user_agent="ua")  # spec: (user, IP, UA)
     with pytest.raises(Unauthorized):
         sb.users.session_user(token, ip="1.2.3.4", user_agent="ua")
+    assert sb.users.session_user(other, ip="9.9.9.9", user_agent="ua").user == "admin"
     sb.close()
