@@ -11,6 +11,8 @@ import httpx
 
 from slicebox_core import wire
 from slicebox_core.models import (
+    ApiUser,
+    ClearTextUser,
     Destination,
     DicomDictionaryKeyword,
     DicomDictionaryKeywords,
@@ -26,6 +28,7 @@ from slicebox_core.models import (
     Patient,
     Query,
     QueryFilters,
+    Role,
     Series,
     SeriesTag,
     SeriesType,
@@ -66,8 +69,13 @@ class SliceboxClient(AutomationMixin):
         timeout: seconds, or an ``httpx.Timeout``.
         verify: TLS verification, as for httpx (a CA bundle path or False).
 
-    Every method raises the core exception of the response's status (``NotFound`` for 404,
-    ``InvalidInput`` for 400, ...), with ``status`` set, and
+    Authentication: HTTP Basic with ``user`` and ``password`` on every request, or a cookie
+    session after :meth:`login` (the session is bound to this client's address and
+    User-Agent and ends after the server's idle timeout).
+
+    Every method raises the core exception of the response's status (``Unauthorized`` for
+    401, ``Forbidden`` for 403, ``NotFound`` for 404, ``TooManyRequests`` for 429 with
+    ``retry_after``, ``InvalidInput`` for 400, ...), with ``status`` set, and
     :class:`~slicebox_core.errors.PeerUnavailable` when the server cannot be reached.
     """
 
@@ -174,11 +182,15 @@ class SliceboxClient(AutomationMixin):
         password = self._password if password is None else password
         if user is None or password is None:
             raise ValueError("login needs a user and a password")
-        self._http.auth = None  # type: ignore[assignment]
         self._request("POST", "/api/users/login", json={"user": user, "pass": password})
+        self._http.auth = None  # type: ignore[assignment]  # from now on the cookie alone
 
     def logout(self) -> None:
-        """End the cookie session (the server clears the cookie)."""
+        """End the cookie session (the server clears the cookie).
+
+        Raises:
+            Unauthorized: there is no valid session (nor Basic credentials).
+        """
         self._request("POST", "/api/users/logout")
         self._http.cookies.delete(SESSION_COOKIE)
 
@@ -190,6 +202,30 @@ class SliceboxClient(AutomationMixin):
         if response.is_error:
             raise error_for_response(response)
         return wire.structure(response.json(), UserInfo)
+
+    def users(self, *, start_index: int = 0, count: int = 20) -> list[ApiUser]:
+        """Users in id order, one page (no password hashes)."""
+        params = {"startindex": str(start_index), "count": str(count)}
+        return self._json("GET", "/api/users", list[ApiUser], params=params)
+
+    def add_user(self, user: str, password: str, *, role: Role = Role.USER) -> ApiUser:
+        """Add a user (needs ADMINISTRATOR); an existing name is returned unchanged.
+
+        Raises:
+            InvalidInput: role SUPERUSER, or an invalid name or password.
+            Forbidden: the caller is not an administrator.
+        """
+        body = wire.unstructure(ClearTextUser(user, role, password))
+        return self._json("POST", "/api/users", ApiUser, json=body)
+
+    def delete_user(self, user_id: int) -> None:
+        """Delete a user and its sessions (needs ADMINISTRATOR); unknown ids are ignored.
+
+        Raises:
+            InvalidInput: the user is the superuser.
+            Forbidden: the caller is not an administrator.
+        """
+        self._request("DELETE", f"/api/users/{user_id}")
 
     # system (spec §3.2) ----------------------------------------------------------------------
     def health(self) -> bool:

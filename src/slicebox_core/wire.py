@@ -159,6 +159,8 @@ def _make_converter() -> cattrs.Converter:
     def structure_str(value: Any, _: Any) -> str:
         if not isinstance(value, str):
             raise ValueError(f"expected a string, got {type(value).__name__}")
+        if "\x00" in value:
+            raise ValueError("strings must not contain NUL characters")
         return value
 
     def structure_int(value: Any, _: Any) -> int:

@@ -110,8 +110,18 @@ def handle_unexpected(
     resp.set_header("X-Request-Id", request_id)
 
 
+def handle_data_error(
+    req: falcon.Request, resp: falcon.Response, ex: Exception, params: dict[str, Any]
+) -> None:
+    """A value the database cannot hold (a NUL character, an integer out of range): 400."""
+    write_text_error(resp, 400, "A value in the request cannot be stored or compared")
+
+
 def register(app: falcon.App) -> None:
     """Install the handlers above on ``app``."""
+    from sqlalchemy.exc import DataError
+
     app.add_error_handler(Exception, handle_unexpected)
+    app.add_error_handler(DataError, handle_data_error)
     app.add_error_handler(SliceboxError, handle_slicebox_error)
     app.set_error_serializer(serialize_http_error)

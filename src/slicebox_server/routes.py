@@ -8,6 +8,7 @@ import falcon
 
 from .resources import (
     anonymization,
+    boxes,
     dictionary,
     directorywatches,
     filtering,
@@ -20,6 +21,7 @@ from .resources import (
     seriestags,
     seriestypes,
     system,
+    transactions,
     users,
 )
 from .resources.base import Resource
@@ -96,6 +98,24 @@ ROUTES: tuple[tuple[str, type[Resource]], ...] = (
     ),
     ("/api/seriestypes/series/query", seriestypes.SeriesQuery),
     ("/api/seriestypes/{id:id}", seriestypes.SeriesTypeItem),
+    # §3.8 boxes, §3.9 the box-to-box protocol (token-authenticated, public for the middleware)
+    ("/api/boxes", boxes.Boxes),
+    ("/api/boxes/createconnection", boxes.CreateConnection),
+    ("/api/boxes/connect", boxes.Connect),
+    ("/api/boxes/incoming", boxes.Incoming),
+    ("/api/boxes/incoming/{id:id}", boxes.IncomingItem),
+    ("/api/boxes/incoming/{id:id}/images", boxes.IncomingImages),
+    ("/api/boxes/outgoing", boxes.Outgoing),
+    ("/api/boxes/outgoing/{id:id}", boxes.OutgoingItem),
+    ("/api/boxes/outgoing/{id:id}/images", boxes.OutgoingImages),
+    ("/api/boxes/{id:id}", boxes.BoxItem),
+    ("/api/boxes/{id:id}/send", boxes.Send),
+    ("/api/transactions/{token}/image", transactions.PushedImage),
+    ("/api/transactions/{token}/status", transactions.Status),
+    ("/api/transactions/{token}/outgoing", transactions.OutgoingImage),
+    ("/api/transactions/{token}/outgoing/poll", transactions.Poll),
+    ("/api/transactions/{token}/outgoing/done", transactions.Done),
+    ("/api/transactions/{token}/outgoing/failed", transactions.Failed),
     # §3.10 SCPs, §3.11 SCUs (echo, find, retrieve: query/retrieve, not in the original)
     ("/api/scps", network.Scps),
     ("/api/scps/{id:id}", network.ScpItem),

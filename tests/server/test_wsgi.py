@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import falcon
+import pytest
 from falcon import testing
 
 from slicebox_core.config import Config, ServerConfig
+from slicebox_core.errors import InvalidInput
 from slicebox_server.gunicorn_app import GunicornServer, bind_address, gunicorn_options
 from slicebox_server.wsgi import LazyApplication, config_from_environment
 
@@ -41,7 +43,9 @@ def test_lazy_application_builds_once_on_first_request(tmp_path: Path) -> None:
     assert len(built) == 1
 
 
-def test_gunicorn_options() -> None:
+def test_gunicorn_options(tmp_path: Path) -> None:
+    for name in ("c.pem", "k.pem"):
+        (tmp_path / name).write_text("pem")
     config = Config(
         server=ServerConfig(
             host="::1",
@@ -50,8 +54,8 @@ def test_gunicorn_options() -> None:
             threads=8,
             request_timeout_s=600,
             idle_timeout_s=900,
-            tls_cert_file="c.pem",
-            tls_key_file="k.pem",
+            tls_cert_file=str(tmp_path / "c.pem"),
+            tls_key_file=str(tmp_path / "k.pem"),
         )
     )
     options = gunicorn_options(config)
@@ -59,8 +63,18 @@ def test_gunicorn_options() -> None:
     assert options["worker_class"] == "gthread"
     assert (options["workers"], options["threads"]) == (3, 8)
     assert (options["timeout"], options["keepalive"]) == (600, 900)
-    assert (options["certfile"], options["keyfile"]) == ("c.pem", "k.pem")
+    assert (options["certfile"], options["keyfile"]) == (
+        str(tmp_path / "c.pem"),
+        str(tmp_path / "k.pem"),
+    )
     assert options["preload_app"] is False
+    assert options["accesslog"] is None  # query strings may hold patient names
+    only_cert = Config(server=ServerConfig(tls_cert_file=str(tmp_path / "c.pem")))
+    with pytest.raises(InvalidInput, match="tls_key_file"):
+        gunicorn_options(only_cert)
+    missing = Config(server=ServerConfig(tls_cert_file="nope.pem", tls_key_file="nope.key"))
+    with pytest.raises(InvalidInput, match="cannot read nope.pem"):
+        gunicorn_options(missing)
     assert bind_address("127.0.0.1", 5000) == "127.0.0.1:5000"
 
 

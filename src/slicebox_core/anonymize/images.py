@@ -49,6 +49,8 @@ PARALLELISM = 4
 # Stripped before in-place anonymization so that the data is anonymized again (spec §5.4.2)
 # and the key records the real image without an earlier anonymization's markers.
 _MARKERS = (0x00120062, 0x00120063)  # PatientIdentityRemoved, DeidentificationMethod
+# what the burned-in check reads (file meta is always read)
+_BURNED_IN_TAGS = [0x00280301, 0x00080016]  # BurnedInAnnotation, SOPClassUID
 
 
 def no_image(image_id: int) -> NotFound:
@@ -85,7 +87,8 @@ class ImageAnonymizer:
         profile as given (the engine applies the Basic Profile in any case), and stored with
         the original series' source and tags and without reverse anonymization; then the
         original is deleted (``ImagesDeleted``, which purges its key under
-        ``purge_empty_keys``, see the module notes).
+        ``purge_empty_keys``, see the module notes). A series without a source (ingest always
+        records one) gets source ``unknown``, as with modify; the original answered 404.
 
         Args:
             image_id: the stored image.
@@ -97,7 +100,7 @@ class ImageAnonymizer:
             The new image (a new id, unless the profile left every identifier as it was).
 
         Raises:
-            NotFound: unknown image, or one without a series source.
+            NotFound: unknown image.
             BurnedInAnnotation: the image may show identifying text in its pixels.
             InvalidInput: unsupported profile, a bad tag value.
         """
@@ -112,7 +115,9 @@ class ImageAnonymizer:
         The Basic Profile is added to the profile if absent. Unknown images (and repeated
         ids) are skipped. Unless burned-in annotation is allowed, every image is checked
         before any is changed, and one that may show identifying text in its pixels refuses
-        the whole request.
+        the whole request. The originals are deleted together once all copies are stored
+        (one transaction and one ``ImagesDeleted``; also when a later image failed), so a
+        crash midway leaves both versions of some images, never neither.
 
         Args:
             data: profile, image ids with their tag values, and ``allow_burned_in_annotations``.
@@ -140,12 +145,24 @@ class ImageAnonymizer:
         if not items:
             return []
 
-        def one(item: ImageTagValues) -> Image:
-            return self._in_place(item.image_id, profile, item.tag_values, allow)
+        originals: list[int] = []  # appended by the worker threads (list.append is atomic)
 
-        with ThreadPoolExecutor(min(self._parallelism, len(items))) as pool:
-            futures = [pool.submit(one, item) for item in items]
-            return _gather(futures)
+        def one(item: ImageTagValues) -> Image:
+            image = self._in_place(
+                item.image_id, profile, item.tag_values, allow, delete_original=False
+            )
+            if image.id != item.image_id:
+                originals.append(item.image_id)
+            return image
+
+        try:
+            with ThreadPoolExecutor(min(self._parallelism, len(items))) as pool:
+                futures = [pool.submit(one, item) for item in items]
+                return _gather(futures)
+        finally:
+            # The originals of the stored copies go at the end, in one deletion (one
+            # transaction, one ImagesDeleted, one key purge), also after a failure.
+            self._images.delete_many(originals)
 
     def anonymized_bytes(
         self, image_id: int, data: AnonymizationData, *, allow_burned_in: bool = False
@@ -188,11 +205,10 @@ class ImageAnonymizer:
         profile: AnonymizationProfile,
         tag_values: Sequence[TagValue],
         allow_burned_in: bool,
+        *,
+        delete_original: bool = True,
     ) -> Image:
         try:
-            image = self._images.get(image_id)
-            if self._images.series_source(image.series_id) is None:
-                raise no_image(image_id)  # spec §5.18.7: image and series source must exist
             ds = self._images.dataset(image_id)
         except NotFound:
             raise no_image(image_id) from None
@@ -205,15 +221,25 @@ class ImageAnonymizer:
             ds, profile, tag_values, image_id, force=True, allow_burned_in=True
         )
         try:
-            return self._images.replace(image_id, anonymous, reverse_anonymization=False)
+            return self._images.replace(
+                image_id,
+                anonymous,
+                reverse_anonymization=False,
+                delete_original=delete_original,
+            )
         except NotFound:  # deleted meanwhile
             raise no_image(image_id) from None
 
     def _check_burned_in(self, image_id: int) -> None:
         try:
-            header = self._images.dataset(image_id, stop_before_pixels=True)
+            path, temporary = self._images.local_file(image_id)
         except NotFound:
             return  # skipped later
+        try:
+            header = dcmread(path, stop_before_pixels=True, specific_tags=_BURNED_IN_TAGS)
+        finally:
+            if temporary:
+                path.unlink(missing_ok=True)
         refuse_burned_in(image_id, header)
 
 

@@ -187,9 +187,7 @@ def gives_up(attempts: int, max_attempts: int) -> bool:
 # --- compression and checksums ---------------------------------------------------------------
 
 
-def deflate_chunks(
-    stream: BinaryIO, *, level: int = 1, chunk_size: int = CHUNK
-) -> Iterator[bytes]:
+def deflate_chunks(stream: BinaryIO, *, level: int = 1, chunk_size: int = CHUNK) -> Iterator[bytes]:
     """The zlib-deflated bytes of ``stream``, chunk by chunk (never the whole file)."""
     compressor = zlib.compressobj(level)
     while True:
@@ -248,6 +246,11 @@ class InflatingReader(io.RawIOBase):
     def sha256(self) -> str:
         """The SHA-256 (hex) of the bytes read so far (all of them once the end was read)."""
         return self._digest.hexdigest()
+
+    @property
+    def expected_sha256(self) -> str | None:
+        """The announced digest the stream is checked against, if any."""
+        return self._expected
 
     def readable(self) -> bool:
         return True

@@ -37,6 +37,7 @@ class Database:
             self.engine = create_engine(
                 url,
                 echo=echo,
+                hide_parameters=True,  # SQL parameters hold patient data: never in messages
                 pool_size=pool_size,
                 max_overflow=pool_size * 2,
                 pool_pre_ping=True,
@@ -58,6 +59,7 @@ class Database:
         engine = create_engine(
             url,
             echo=echo,
+            hide_parameters=True,  # SQL parameters hold patient data: never in messages
             pool_size=8,
             max_overflow=16,
             pool_pre_ping=False,

@@ -91,6 +91,9 @@ class SeriesRow(Base):
     manufacturer: Mapped[str] = mapped_column(String)
     stationName: Mapped[str] = mapped_column(String)
     frameOfReferenceUID: Mapped[str] = mapped_column(String)
+    # lower-cased patient, study and series text of this series, for the flat-series filter
+    # (one LIKE on one table instead of 17 ILIKEs over a join); never offered to orderby
+    searchText: Mapped[str] = mapped_column(Text, default="")
 
 
 class ImageRow(Base):

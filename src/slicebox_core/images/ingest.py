@@ -20,12 +20,13 @@ import secrets
 from collections.abc import Callable
 from pathlib import Path
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from ..db.tables import ImageRow, PatientRow, SeriesRow, SeriesSourceRow, StudyRow
 from ..db.upsert import insert_ignore, upsert
 from ..dicom.parse import Header, IndexValues
+from ..index.search import refresh_search_text
 from ..models.index import Image, IngestResult, Source
 from ..storage.base import Storage
 from .spool import Spooled
@@ -42,24 +43,27 @@ def _match_or_insert(
     row_type: type,
     keys: dict[str, object],
     attributes: dict[str, object],
-) -> tuple[int, bool]:
-    """Find the row with ``keys`` or insert it; update changed ``attributes``. -> (id, added)."""
+) -> tuple[int, bool, bool]:
+    """Find the row with ``keys`` or insert it; update changed ``attributes``.
+
+    Returns (id, added, updated).
+    """
     table = row_type.__table__  # type: ignore[attr-defined]
     new_id = insert_ignore(session, table, {**keys, **attributes}, list(keys))
     if new_id is not None:
-        return new_id, True
+        return new_id, True, False
     row_id = session.execute(
         select(table.c.id).where(*(table.c[k] == v for k, v in keys.items()))
     ).scalar_one()
     # update only when something changed, so that identical re-sends take no row lock
     changed = [table.c[k] != v for k, v in attributes.items()]
+    updated = False
     if changed:
-        from sqlalchemy import or_
-
-        session.execute(
+        result = session.execute(
             update(table).where(table.c.id == row_id, or_(*changed)).values(**attributes)
         )
-    return row_id, False
+        updated = bool(result.rowcount)  # type: ignore[attr-defined]
+    return row_id, False, updated
 
 
 def index_and_store(
@@ -161,13 +165,13 @@ def _match_or_insert_chain(
     session: Session, v: IndexValues
 ) -> tuple[int, bool, int, bool, int, bool]:
     """Match or create patient, study and series, updating changed attributes (spec §5.2.1)."""
-    patient_id, patient_added = _match_or_insert(
+    patient_id, patient_added, patient_updated = _match_or_insert(
         session,
         PatientRow,
         {"patientName": v.patient_name, "patientID": v.patient_id},
         {"patientBirthDate": v.patient_birth_date, "patientSex": v.patient_sex},
     )
-    study_id, study_added = _match_or_insert(
+    study_id, study_added, study_updated = _match_or_insert(
         session,
         StudyRow,
         {"patientId": patient_id, "studyInstanceUID": v.study_instance_uid},
@@ -179,7 +183,7 @@ def _match_or_insert_chain(
             "patientAge": v.patient_age,
         },
     )
-    series_id, series_added = _match_or_insert(
+    series_id, series_added, _ = _match_or_insert(
         session,
         SeriesRow,
         {"studyId": study_id, "seriesInstanceUID": v.series_instance_uid},
@@ -194,6 +198,13 @@ def _match_or_insert_chain(
             "frameOfReferenceUID": v.frame_of_reference_uid,
         },
     )
+    # the search text of every series whose patient, study or own attributes changed
+    if patient_updated:
+        refresh_search_text(session, StudyRow.patientId == patient_id)
+    elif study_updated:
+        refresh_search_text(session, SeriesRow.studyId == study_id)
+    else:
+        refresh_search_text(session, SeriesRow.id == series_id)
     return patient_id, patient_added, study_id, study_added, series_id, series_added
 
 

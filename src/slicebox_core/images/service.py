@@ -332,6 +332,7 @@ class ImageService:
         data: Dataset | DicomInput,
         *,
         reverse_anonymization: bool = True,
+        delete_original: bool = True,
     ) -> Image:
         """Store ``data`` as the new version of ``image_id``: same series source, the series'
         tags carried over; the old image is deleted unless the new one took its place.
@@ -341,6 +342,8 @@ class ImageService:
             data: the new instance: a dataset, or encoded file bytes/path/stream.
             reverse_anonymization: as for :meth:`add`; in-place anonymization turns it off,
                 or the key it has just recorded would restore the real identities.
+            delete_original: False leaves deleting ``image_id`` to the caller (bulk
+                operations delete all originals at once, with one transaction and event).
 
         Raises:
             NotFound: unknown image.
@@ -377,7 +380,7 @@ class ImageService:
                     insert(SeriesSeriesTagRow),
                     [{"seriesid": new.series_id, "seriestagid": t} for t in tag_ids],
                 )
-        if new.id != image_id:
+        if delete_original and new.id != image_id:
             self.delete_many([image_id])
         return new
 

@@ -22,6 +22,7 @@ from ..db.tables import (
 )
 from ..errors import InvalidInput
 from ..models.query import ListQuery, Query, QueryFilters, QueryOperator, QueryProperty
+from . import search
 
 P = PatientRow.__table__
 ST = StudyRow.__table__
@@ -58,6 +59,13 @@ def column(tables: tuple[Any, ...], name: str) -> Any:
             if name in COLUMNS[table]:
                 return table.c[name]
     raise InvalidInput(f"Property {str(name)[:64]} does not exist")
+
+
+def check_text(value: str) -> str:
+    """Text compared in SQL: PostgreSQL cannot hold NUL characters, so neither may queries."""
+    if "\x00" in value:
+        raise InvalidInput("Query values must not contain NUL characters")
+    return value
 
 
 def check_paging(start_index: int, count: int) -> None:
@@ -101,11 +109,13 @@ def series_condition(filters: QueryFilters | None) -> ColumnElement[bool] | None
 def _text_filter(columns: list[Any], text: str | None) -> ColumnElement[bool] | None:
     if not text:
         return None
+    check_text(text)
     return or_(*(c.icontains(text, autoescape=True) for c in columns))
 
 
 def _property(tables: tuple[Any, ...], prop: QueryProperty) -> ColumnElement[bool]:
     col = column(tables, prop.property_name)
+    check_text(prop.property_value)
     if prop.operator == QueryOperator.EQUALS:
         if col.type.python_type is int:
             try:
@@ -114,6 +124,8 @@ def _property(tables: tuple[Any, ...], prop: QueryProperty) -> ColumnElement[boo
                 return false()
         return col == prop.property_value
     # spec §5.2.3: like matches %value% and the value may carry its own wildcards
+    if col.type.python_type is int:
+        col = cast(col, String)
     return col.ilike(f"%{prop.property_value}%")
 
 
@@ -315,9 +327,8 @@ def _flat_base() -> Any:
 def list_flat_series(query: ListQuery) -> Select[Any]:
     check_paging(query.start_index, query.count)
     stmt = _flat_base()
-    text = _text_filter([*FILTER_COLUMNS["flatseries"], cast(SE.c.id, String)], query.filter)
-    if text is not None:
-        stmt = stmt.where(text)
+    if query.filter:
+        stmt = stmt.where(search.matches(check_text(query.filter)))
     sc = series_condition(query.filters)
     if sc is not None:
         stmt = stmt.where(sc)

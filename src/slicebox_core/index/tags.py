@@ -12,13 +12,14 @@ from ..db.tables import SeriesRow, SeriesSeriesTagRow, SeriesTagRow
 from ..db.upsert import insert_ignore
 from ..errors import InvalidInput, NotFound
 from ..models.index import SeriesTag
-from .query import check_paging
+from .query import check_paging, check_text
 
 NAME_MAX = 180
 
 
 def _check_name(name: str) -> str:
     name = name.strip() if isinstance(name, str) else ""
+    check_text(name)
     if not name:
         raise InvalidInput("A series tag needs a non-empty name")
     if len(name) > NAME_MAX:
@@ -46,7 +47,7 @@ class SeriesTagService:
         col = SeriesTagRow.name if order_by == "name" else SeriesTagRow.id
         stmt = select(SeriesTagRow).order_by(col.asc() if order_ascending else col.desc())
         if filter:
-            stmt = stmt.where(SeriesTagRow.name.icontains(filter, autoescape=True))
+            stmt = stmt.where(SeriesTagRow.name.icontains(check_text(filter), autoescape=True))
         with self._db.read() as session:
             rows = session.scalars(stmt.offset(start_index).limit(count)).all()
         return [SeriesTag(r.id, r.name) for r in rows]

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from pydicom import config
 from pydicom.datadict import dictionary_VR, tag_for_keyword
+from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 
@@ -80,14 +82,19 @@ def response_identifier(
             if elem.VR == "SQ" or elem.keyword in SKIPPED or not elem.keyword:
                 continue
             value = values.get(elem.keyword, extra.get(elem.keyword, ""))
-            ds.add_new(elem.tag, elem.VR, _value(elem.VR, value))
+            _add(ds, elem.tag, elem.VR, value)
     for keyword, value in values.items():
         if keyword not in ds:
             tag = tag_for_keyword(keyword)
             if tag is not None:
-                vr = dictionary_VR(tag)
-                ds.add_new(tag, vr, _value(vr, value))
+                _add(ds, tag, dictionary_VR(tag), value)
     return ds
+
+
+def _add(ds: Dataset, tag: int, vr: str, value: str) -> None:
+    # Index values were validated at ingest: skip pydicom's per-value validation, which is
+    # most of the cost of a C-FIND response with thousands of matches.
+    ds[tag] = DataElement(tag, vr, _value(vr, value), validation_mode=config.IGNORE)
 
 
 def mapping_to_identifier(level: str, attributes: Mapping[str, str]) -> Dataset:

@@ -89,8 +89,11 @@ def configure_pynetdicom() -> None:
       its path; PS3.10 file with File Meta Information);
     * stored files are sent without being decoded when the peer accepted their transfer
       syntax (callers pass a path only then);
-    * identifiers are never written to pynetdicom's log: they hold patient data.
+    * identifiers are never written to pynetdicom's log: they hold patient data;
+    * pynetdicom's own per-PDU/per-message event logging is off (it decodes every PDU again
+      for a debug log; slicebox logs each association once, see :class:`ScpHandlers`).
     """
+    _config.LOG_HANDLER_LEVEL = "none"
     _config.STORE_RECV_CHUNKED_DATASET = True
     _config.STORE_SEND_CHUNKED_DATASET = True
     _config.LOG_REQUEST_IDENTIFIERS = False

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..db.tables import ImageRow, ScpDataRow, ScuDataRow
 from ..errors import InvalidInput, NotFound, PeerUnavailable, SliceboxError
-from ..events import EventBus, SourceAdded, SourceDeleted
+from ..events import EventBus, ImagesSent, SourceAdded, SourceDeleted
 from ..models.index import Destination, Source, SourceType
 from ..models.network import (
     RemoteQuery,
@@ -76,6 +76,18 @@ def check_port(port: int) -> None:
     """Raises InvalidInput for a port outside 0..65535 (spec §3.10)."""
     if not 0 <= port <= 65535:
         raise InvalidInput("port must be between 0 and 65535")
+
+
+def check_host(host: str) -> None:
+    """A host name or IP address: 1..253 printable ASCII characters, no spaces.
+
+    Raises:
+        InvalidInput: an empty or malformed host.
+    """
+    if not host.strip():
+        raise InvalidInput("host must not be empty")
+    if len(host) > 253 or not all(33 <= ord(c) < 127 for c in host):
+        raise InvalidInput("host must be a host name or an IP address")
 
 
 def _check_paging(start_index: int, count: int) -> None:
@@ -241,8 +253,7 @@ class NetworkService:
             return existing
         check_ae_title(ae_title)
         check_port(port)
-        if not host.strip():
-            raise InvalidInput("host must not be empty")
+        check_host(host)
         try:
             with self._db.write() as session:
                 taken = session.scalar(
@@ -357,14 +368,9 @@ class NetworkService:
         self._publish_sent(data, ids)
 
     def _publish_sent(self, data: ScuData, image_ids: list[int]) -> None:
-        if self._events is None:
-            return
-        from .. import events
-
-        images_sent = getattr(events, "ImagesSent", None)  # spec §5.19; owned by forwarding
-        if images_sent is not None:
+        if self._events is not None:  # spec §5.19: forwarding marks the images delivered
             self._events.publish(
-                images_sent(Destination("scu", data.name, data.id), tuple(image_ids))
+                ImagesSent(Destination("scu", data.name, data.id), tuple(image_ids))
             )
 
     def _stored_instances(self, ids: list[int]) -> tuple[list[scu.StoredInstance], list[int]]:

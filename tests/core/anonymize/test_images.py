@@ -237,3 +237,23 @@ def test_anonymized_bytes_coming_back_get_their_real_identity(sb: Slicebox) -> N
     assert str(ds.PatientName) == "Doe^John" and ds.PatientID == "P1"
     assert ds.SOPInstanceUID == original.SOPInstanceUID
     assert sb.index.counts()["patients"] == 1
+
+
+def test_anonymize_images_deletes_the_originals_at_once(sb: Slicebox) -> None:
+    ids = [sb.images.add(dicom_bytes(patient_id="P1")).image.id for _ in range(5)]
+    deleted: list[ImagesDeleted] = []
+    sb.events.subscribe(ImagesDeleted, deleted.append)
+    data = BulkAnonymizationData(AnonymizationProfile(), tuple(ImageTagValues(i, ()) for i in ids))
+    anonymizer(sb).anonymize_images(data)
+    assert [sorted(e.image_ids) for e in deleted] == [ids]
+    assert sb.anonymization.keys.list() == []  # purged with the originals (spec §5.4.9)
+
+
+def test_anonymize_images_records_a_key_per_original(keeping: Slicebox) -> None:
+    ids = [keeping.images.add(dicom_bytes(patient_id="P1")).image.id for _ in range(3)]
+    data = BulkAnonymizationData(AnonymizationProfile(), tuple(ImageTagValues(i, ()) for i in ids))
+    new = anonymizer(keeping).anonymize_images(data)
+    keys = keeping.anonymization.keys.list()
+    assert sorted(k.image_id for k in keys) == ids
+    assert {k.anon_sop_instance_uid for k in keys} == {i.sop_instance_uid for i in new}
+    assert len({k.anon_patient_id for k in keys}) == 1  # harmonized

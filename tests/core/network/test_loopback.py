@@ -23,6 +23,8 @@ from pynetdicom.dimse_primitives import C_STORE
 from pynetdicom.sop_class import CTImageStorage, Verification
 
 from slicebox_core import PeerUnavailable, Slicebox
+from slicebox_core.events import ImagesSent
+from slicebox_core.models import Destination
 from slicebox_core.models.network import (
     InformationModel,
     QueryRetrieveLevel,
@@ -136,8 +138,12 @@ def test_send_skips_images_whose_file_is_gone(
     gone = sb_sqlite.images.add(dicom_bytes()).image.id
     sb_sqlite.storage.delete(sb_sqlite.images.storage_key(gone))
     scu = net.create_scu("remote", "REMOTE", "127.0.0.1", remote_port)
+    sent: list[ImagesSent] = []
+    sb_sqlite.events.subscribe(ImagesSent, sent.append)
     net.send(scu.id, [kept, gone, 12345])
     assert image_count(remote_sb) == 1
+    # spec §5.13: ImagesSent names every requested image
+    assert sent == [ImagesSent(Destination("scu", "remote", scu.id), (kept, gone, 12345))]
     messages = log_messages(sb_sqlite)
     assert "2 images not found when sending using SCU remote" in messages
     assert "Finished sending 1 images using SCU remote" in messages
@@ -437,3 +443,27 @@ def test_bind_failure_is_logged_once(sb_sqlite: Slicebox, net: NetworkService) -
         assert sum("Could not start SCP busy" in m for m in log_messages(sb_sqlite)) == 1
     net.reconcile()
     assert net.listener_port(scp.id) == port
+
+
+def test_persisted_scps_start_with_the_worker(sb_sqlite: Slicebox) -> None:
+    port = free_port()
+    scp = network_for(sb_sqlite).create_scp("persisted", "PERSISTED", port)
+    # a restart: a new service, run by the worker as a background task
+    task = NetworkService(
+        sb_sqlite.db,
+        sb_sqlite.images,
+        sb_sqlite.index,
+        sb_sqlite.log,
+        sb_sqlite.config,
+        settings=network_for(sb_sqlite).settings,
+    ).listener_task()
+    task.start()
+    try:
+        assoc = raw_ae(Verification).associate("127.0.0.1", port, ae_title="PERSISTED")
+        assert assoc.send_c_echo().Status == 0
+        assoc.release()
+    finally:
+        task.stop()
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+    assert task.name == "DICOM listeners" and scp.port == port

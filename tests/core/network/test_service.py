@@ -100,8 +100,10 @@ def test_scu_validations(sb_sqlite: Slicebox, port: int) -> None:
         net.create_scu("x", "AE", "h", port)
     with pytest.raises(InvalidInput, match="AE title"):
         net.create_scu("x", "A" * 17, "h", 104)
-    with pytest.raises(InvalidInput, match="host"):
-        net.create_scu("x", "AE", " ", 104)
+    for host in (" ", "", "pacs .example.org", "pacs\x00", "Ångström", "h" * 254):
+        with pytest.raises(InvalidInput, match="host"):
+            net.create_scu("x", "AE", host, 104)
+    assert net.create_scu("v6", "AE", "::1", 104).host == "::1"
 
 
 def test_scu_by_ae_title_compares_trimmed(sb_sqlite: Slicebox) -> None:

@@ -128,6 +128,7 @@ def upgrade() -> None:
     sa.Column('manufacturer', sa.String(), nullable=False),
     sa.Column('stationName', sa.String(), nullable=False),
     sa.Column('frameOfReferenceUID', sa.String(), nullable=False),
+    sa.Column('searchText', sa.Text(), nullable=False),
     sa.ForeignKeyConstraint(['studyId'], ['Studies.id'], name=op.f('fk_Series_studyId_Studies'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_Series')),
     sa.UniqueConstraint('studyId', 'seriesInstanceUID', name=op.f('uq_Series_studyId_seriesInstanceUID')),
