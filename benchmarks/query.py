@@ -38,6 +38,8 @@ from corpus import LAST, instances, layout
 from servers import PASSWORD, SUPERUSER, start_slicebox
 from slicebox_core import Slicebox
 from slicebox_core.db.tables import ImageRow, PatientRow, SeriesRow, SeriesSourceRow, StudyRow
+from slicebox_core.index.search import COLUMNS as SEARCH_COLUMNS
+from slicebox_core.index.search import search_text
 from slicebox_core.models.query import (
     ListQuery,
     Query,
@@ -134,6 +136,13 @@ def load_rows(sb: Slicebox, count: int, *, seed: int = 0) -> dict[str, int]:
                     "transferSyntaxUID": "1.2.840.10008.1.2.1",
                 }
             )
+    # the flat-series filter reads Series.searchText, which ingest maintains (index/search.py)
+    patients = {p["id"]: p for p in rows[PatientRow]}
+    studies = {s["id"]: s for s in rows[StudyRow]}
+    for series in rows[SeriesRow]:
+        study = studies[series["studyId"]]
+        merged = {**patients[study["patientId"]], **study, **series}
+        series["searchText"] = search_text(tuple(merged[c.key] for c in SEARCH_COLUMNS))
     engine = sb.db.write_engine
     for table, values in rows.items():
         with engine.begin() as conn:

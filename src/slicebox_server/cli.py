@@ -1,9 +1,10 @@
-"""The ``slicebox`` command: ``serve``, ``worker`` and ``import``.
+"""The ``slicebox`` command: ``serve``, ``worker``, ``import`` and ``check``.
 
     slicebox --version
     slicebox serve [--config FILE] [--data DIR] [--host H] [--port N] [--workers N] [--no-worker]
     slicebox worker [--config FILE] [--data DIR]
     slicebox import PATH... [--data DIR] [--config FILE]
+    slicebox check [--data DIR] [--config FILE] [--sweep]
 
 ``serve`` runs gunicorn (HTTP only) and, beside it, one ``slicebox worker`` process that runs
 everything in the background: DICOM listeners, directory watches, box transfers, queued work.
@@ -26,6 +27,8 @@ from collections.abc import Iterator, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
+
+import attrs
 
 from slicebox_core.config import Config, load_config
 from slicebox_core.errors import SliceboxError
@@ -86,12 +89,36 @@ def prepare(config: Config) -> None:
         )
 
 
+def prepare_in_child(config: Config) -> None:
+    """:func:`prepare` in a short-lived process, so that the gunicorn master never loads the
+    core (SQLAlchemy, pydicom, numpy): it only forks workers, and stays small.
+
+    Raises:
+        SliceboxError: preparing failed (the child printed why).
+    """
+    import multiprocessing
+
+    child = multiprocessing.get_context("spawn").Process(target=_prepare_child, args=(config,))
+    child.start()
+    child.join()
+    if child.exitcode != 0:
+        raise SliceboxError("could not prepare the data directory (see the messages above)")
+
+
+def _prepare_child(config: Config) -> None:
+    try:
+        prepare(config)
+    except SliceboxError as exc:
+        print(f"slicebox: {exc}", file=sys.stderr)
+        sys.exit(EXIT_USAGE)
+
+
 def serve(args: argparse.Namespace) -> int:
     """``slicebox serve``: prepare the data, start the worker, run gunicorn in the foreground."""
     from .gunicorn_app import GunicornServer
 
     config = cli_config(args)
-    prepare(config)
+    prepare_in_child(config)
     server = config.server
     scheme = "https" if server.tls_cert_file else "http"
     print(
@@ -235,6 +262,81 @@ def import_files(args: argparse.Namespace) -> int:
     return EXIT_OK if imported + duplicates > 0 else EXIT_NOTHING_IMPORTED
 
 
+# check ---------------------------------------------------------------------------------------
+EXIT_INCONSISTENT = 1
+LISTED = 20  # names printed per category; the counts are always complete
+
+
+@attrs.frozen
+class Consistency:
+    """Storage against index: what does not match."""
+
+    files: int
+    orphans: tuple[str, ...]  # stored files no image row points to
+    missing: tuple[int, ...]  # image ids whose file is gone
+    temporary: tuple[str, ...]  # spooled uploads that never finished
+
+    @property
+    def consistent(self) -> bool:
+        return not (self.orphans or self.missing or self.temporary)
+
+
+def consistency(sb: Any) -> Consistency:
+    """Compare ``sb``'s storage with its index."""
+    orphans, missing = sb.images.check()
+    temporary = sorted(p.name for p in sb.storage.spool_dir.glob("tmp-*"))
+    files = sum(1 for _key in sb.storage.keys())  # noqa: SIM118 - Storage is no mapping
+    return Consistency(files, tuple(orphans), tuple(missing), tuple(temporary))
+
+
+def print_consistency(report: Consistency) -> None:
+    """The report of :func:`consistency`, on stdout."""
+    print(f"files in storage: {report.files}")
+    for title, items in (
+        ("orphan files (no image row points to them)", report.orphans),
+        ("image rows without a file (image ids)", report.missing),
+        ("temporary files (uploads in flight or interrupted)", report.temporary),
+    ):
+        print(f"{title}: {len(items)}")
+        for item in items[:LISTED]:
+            print(f"  {item}")
+        if len(items) > LISTED:
+            print(f"  ... and {len(items) - LISTED} more")
+    print("consistent" if report.consistent else "INCONSISTENT")
+
+
+def check(args: argparse.Namespace) -> int:
+    """``slicebox check``: compare the storage with the index.
+
+    Reports stored files no image row points to, image rows whose file is missing, and
+    temporary files of unfinished uploads. With ``--sweep`` the orphan and temporary files
+    are deleted (rows without files are only reported: their images are lost). Meant for a
+    stopped or quiet server: uploads in flight show as temporary or orphan files.
+
+    Exit status: 0 consistent, 1 inconsistent (after sweeping, with ``--sweep``), 2 usage.
+    """
+    from slicebox_core import Slicebox
+
+    config = cli_config(args)
+    if not config.database.url and not os.path.exists(Path(config.data_dir) / "slicebox.sqlite"):
+        print(f"slicebox check: no slicebox index in {config.data_dir}", file=sys.stderr)
+        return EXIT_USAGE
+    sb = Slicebox(config, migrate=False)
+    try:
+        report = consistency(sb)
+        print_consistency(report)
+        if args.sweep and (report.orphans or report.temporary):
+            swept = sb.images.sweep_orphans(min_age_s=0)
+            left = sum(1 for _ in sb.storage.spool_dir.glob("tmp-*"))
+            removed_tmp = len(report.temporary) - left
+            print(f"swept {len(swept)} orphan files and {removed_tmp} temporary files")
+            report = consistency(sb)
+            print_consistency(report)
+    finally:
+        sb.close()
+    return EXIT_OK if report.consistent else EXIT_INCONSISTENT
+
+
 # parser --------------------------------------------------------------------------------------
 def parser() -> argparse.ArgumentParser:
     """The argument parser of ``slicebox``."""
@@ -274,6 +376,20 @@ def parser() -> argparse.ArgumentParser:
     )
     imp.add_argument("paths", nargs="+", metavar="PATH", help="files or folders")
     imp.set_defaults(handler=import_files)
+
+    chk = commands.add_parser(
+        "check",
+        parents=[common],
+        help="compare the stored files with the index",
+        description="Report stored files no image points to, images whose file is missing "
+        "and unfinished uploads. Exit status 0 when consistent, 1 when not.",
+    )
+    chk.add_argument(
+        "--sweep",
+        action="store_true",
+        help="delete orphan and temporary files (run it on a stopped server)",
+    )
+    chk.set_defaults(handler=check)
     return root
 
 

@@ -8,16 +8,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import falcon
 import gunicorn.http.wsgi
 from gunicorn.app.base import BaseApplication
 
 from slicebox_core.config import Config
 from slicebox_core.errors import InvalidInput
 
-from .app import create_app
 
 if TYPE_CHECKING:
+    import falcon
+
     from slicebox_core import Slicebox
 
 
@@ -113,6 +113,8 @@ class GunicornServer(BaseApplication):
         from slicebox_core import Slicebox
 
         self._sb = Slicebox(self._config, migrate=False)
+        from .app import create_app  # in the worker: the master never loads the core
+
         return create_app(self._sb)
 
     def _worker_exit(self, server: Any, worker: Any) -> None:

@@ -73,7 +73,7 @@ def test_gunicorn_options(tmp_path: Path) -> None:
     with pytest.raises(InvalidInput, match="tls_key_file"):
         gunicorn_options(only_cert)
     missing = Config(server=ServerConfig(tls_cert_file="nope.pem", tls_key_file="nope.key"))
-    with pytest.raises(InvalidInput, match="cannot read nope.pem"):
+    with pytest.raises(InvalidInput, match=r"cannot read nope\.pem"):
         gunicorn_options(missing)
     assert bind_address("127.0.0.1", 5000) == "127.0.0.1:5000"
 

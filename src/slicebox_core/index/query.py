@@ -324,32 +324,48 @@ def _flat_base() -> Any:
     )
 
 
+def _paged_flat(
+    conditions: list[Any], order: Any, ascending: bool, start: int, count: int
+) -> Select[Any]:
+    """Sort and page narrow rows (series ids) first, then fetch the page's full rows: a deep
+    OFFSET then sorts ids, not whole patient/study/series rows."""
+    ids = (
+        select(SE.c.id)
+        .select_from(SE)
+        .join(ST, ST.c.id == SE.c.studyId)
+        .join(P, P.c.id == ST.c.patientId)
+        .where(*conditions)
+    )
+    page = _order(ids, order, ascending, SE.c.id).offset(start).limit(count).subquery()
+    stmt = _flat_base().where(SE.c.id.in_(select(page.c.id)))
+    return _order(stmt, order, ascending, SE.c.id)
+
+
 def list_flat_series(query: ListQuery) -> Select[Any]:
     check_paging(query.start_index, query.count)
-    stmt = _flat_base()
+    conditions: list[Any] = []
     if query.filter:
-        stmt = stmt.where(search.matches(check_text(query.filter)))
+        conditions.append(search.matches(check_text(query.filter)))
     sc = series_condition(query.filters)
     if sc is not None:
-        stmt = stmt.where(sc)
+        conditions.append(sc)
     order = _flat_order(query.order_by) if query.order_by else SE.c.id
-    stmt = _order(stmt, order, query.order_ascending, SE.c.id)
-    return stmt.offset(query.start_index).limit(query.count)
+    return _paged_flat(
+        conditions, order, query.order_ascending, query.start_index, query.count
+    )
 
 
 def query_flat_series(query: Query) -> Select[Any]:
     check_paging(query.start_index, query.count)
-    stmt = _flat_base()
-    for prop in query.query_properties:
-        stmt = stmt.where(_property((SE, ST, P), prop))
+    conditions: list[Any] = [_property((SE, ST, P), prop) for prop in query.query_properties]
     sc = series_condition(query.filters)
     if sc is not None:
-        stmt = stmt.where(sc)
+        conditions.append(sc)
     if query.order is not None:
-        stmt = _order(stmt, _flat_order(query.order.order_by), query.order.order_ascending, SE.c.id)
+        order, ascending = _flat_order(query.order.order_by), query.order.order_ascending
     else:
-        stmt = stmt.order_by(SE.c.id)
-    return stmt.offset(query.start_index).limit(query.count)
+        order, ascending = SE.c.id, True
+    return _paged_flat(conditions, order, ascending, query.start_index, query.count)
 
 
 def flat_series_by_id(series_id: int) -> Select[Any]:

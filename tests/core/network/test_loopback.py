@@ -209,16 +209,16 @@ def test_only_unsupported_contexts(
 
 def test_silent_peer_is_aborted(sb_sqlite: Slicebox, listening: tuple[NetworkService, int]) -> None:
     _, port = listening
-    # no A-ASSOCIATE-RQ at all: the ARTIM/ACSE timer closes the connection
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
-        start = time.monotonic()
-        assert raw.recv(1) == b""
-        assert time.monotonic() - start < 8
     # associated, then silent: the network time-out aborts the association
     ae = raw_ae(Verification)
     ae.network_timeout = 30
     assoc = ae.associate("127.0.0.1", port, ae_title="SLICEBOX")
     assert assoc.is_established
+    # meanwhile, no A-ASSOCIATE-RQ at all: the ARTIM/ACSE timer closes the connection
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+        start = time.monotonic()
+        assert raw.recv(1) == b""
+        assert time.monotonic() - start < 8
     wait_for(lambda: assoc.is_aborted, timeout=8)
     wait_for(lambda: any("RAWSCU" in m and "aborted" in m for m in log_messages(sb_sqlite)))
     assert raw_ae(Verification).associate("127.0.0.1", port).send_c_echo().Status == 0

@@ -6,14 +6,11 @@ Revises: 0005
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
-# TODO(#4): plain "0005" once the boxes migration has landed (transitional, see report)
-down_revision = "0005" if any(Path(__file__).parent.glob("0005_*.py")) else "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
