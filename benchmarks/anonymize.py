@@ -11,24 +11,25 @@ Rows, each over the same CT-like 512x512 corpus (``corpus.py``; 100 images per s
                   Debian's Orthanc holding the same images (it keeps the originals; slicebox
                   deletes them)
 
-Uploads before the timed part are not measured. Ratios: slicebox / Orthanc and core in place /
-Orthanc in images per second (target >= 1.0).
+Every row is prepared first (ingest/uploads, not timed); then the studies are anonymized one by
+one, each by every row in turn, so the load of a shared machine weighs on all rows alike.
+Ratios: slicebox / Orthanc, core in place / Orthanc (target >= 1.0) and the engine alone.
 
-    python benchmarks/anonymize.py [--count 1000] [--skip-core] [--skip-slicebox]
-                                   [--skip-orthanc] [--profile]
+    python benchmarks/anonymize.py [--count 1000] [--workers N] [--skip-core]
+                                   [--skip-slicebox] [--skip-orthanc]
 """
 
 from __future__ import annotations
 
 import argparse
-import cProfile
-import pstats
+import os
 import sys
 import tempfile
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -97,114 +98,159 @@ def upload_ids(url: str, paths: list[Path], *, clients: int, auth: tuple[str, st
     return ids
 
 
-def profiled(enabled: bool, fn: Callable[[], Any]) -> float:
-    """Run ``fn``; return seconds. With ``enabled``, print the top of a cProfile."""
-    profile = cProfile.Profile() if enabled else None
-    t0 = time.perf_counter()
-    if profile is not None:
-        profile.enable()
-    fn()
-    if profile is not None:
-        profile.disable()
-    seconds = time.perf_counter() - t0
-    if profile is not None:
-        pstats.Stats(profile).sort_stats("cumulative").print_stats(30)
-    return seconds
+# contenders: prepare() is not timed, study(i) anonymizes the i-th study and is ----------------
+class CoreFile:
+    """``sb.anonymization.anonymize_file`` per file (engine and key, nothing stored)."""
+
+    key, name = "core-file", "core anonymize_file (no storage)"
+
+    def __init__(self, paths: list[Path], studies: list[list[int]], work: Path) -> None:
+        from slicebox_core import Slicebox
+        from slicebox_core.models.anonymization import AnonymizationProfile
+
+        self.paths, self.studies = paths, studies
+        self.sb = Slicebox.open(work / "core-file")
+        self.basic = AnonymizationProfile.basic()
+        self.sink = open(os.devnull, "wb")  # noqa: SIM115 - closed by close()
+
+    def prepare(self) -> None:
+        self.sb.anonymization.anonymize_file(self.paths[0], self.sink, self.basic)  # caches
+        self.sb.anonymization.keys.delete_many(k.id for k in self.sb.anonymization.keys.list())
+
+    def study(self, i: int) -> None:
+        for index in self.studies[i]:
+            self.sb.anonymization.anonymize_file(self.paths[index], self.sink, self.basic)
+
+    def close(self) -> None:
+        self.sink.close()
+        self.sb.close()
 
 
-# rows ------------------------------------------------------------------------------------------
-def bench_core_file(paths: list[Path], work: Path, *, profile: bool) -> float:
-    from slicebox_core import Slicebox
-    from slicebox_core.models.anonymization import AnonymizationProfile
+class CoreInPlace:
+    """``ImageAnonymizer.anonymize_images`` on images ingested beforehand."""
 
-    class Sink:
-        def write(self, data: bytes) -> int:
-            return len(data)
+    key, name = "core", "core anonymize_images (in place)"
 
-    basic = AnonymizationProfile.basic()
-    with Slicebox.open(work / "core-file") as sb:
-        sb.anonymization.anonymize_file(paths[0], Sink(), basic)  # secret, caches
-        sb.anonymization.keys.delete_many(k.id for k in sb.anonymization.keys.list())
+    def __init__(self, paths: list[Path], studies: list[list[int]], work: Path) -> None:
+        from slicebox_core import Slicebox
 
-        def run() -> None:
-            for path in paths:
-                sb.anonymization.anonymize_file(path, Sink(), basic)  # type: ignore[arg-type]
+        self.paths, self.studies = paths, studies
+        self.sb = Slicebox.open(work / "core-in-place")
+        self.bodies: list[Any] = []
 
-        return profiled(profile, run)
+    def prepare(self) -> None:
+        from slicebox_core.anonymize.images import ImageAnonymizer
+        from slicebox_core.models.anonymization import (
+            AnonymizationProfile,
+            BulkAnonymizationData,
+            ImageTagValues,
+        )
 
-
-def bench_core_in_place(paths: list[Path], work: Path, *, profile: bool) -> float:
-    from slicebox_core import Slicebox
-    from slicebox_core.anonymize.images import ImageAnonymizer
-    from slicebox_core.models.anonymization import (
-        AnonymizationProfile,
-        BulkAnonymizationData,
-        ImageTagValues,
-    )
-
-    with Slicebox.open(work / "core-in-place") as sb:
-        ids = [sb.images.add(path).image.id for path in paths]
-        anonymizer = getattr(sb, "image_anonymizer", None) or ImageAnonymizer(
-            sb.images, sb.anonymization
+        ids = [self.sb.images.add(path).image.id for path in self.paths]
+        self.anonymizer = getattr(self.sb, "image_anonymizer", None) or ImageAnonymizer(
+            self.sb.images, self.sb.anonymization
         )
         basic = AnonymizationProfile.basic()
-        bodies = [
+        self.bodies = [
             BulkAnonymizationData(basic, tuple(ImageTagValues(ids[i], ()) for i in study))
-            for study in studies_of(len(paths))
+            for study in self.studies
         ]
 
-        def run() -> None:
-            for body in bodies:
-                new = anonymizer.anonymize_images(body)
-                if len(new) != len(body.image_tag_values_set):
-                    raise RuntimeError(f"{len(new)} of {len(body.image_tag_values_set)} done")
+    def study(self, i: int) -> None:
+        body = self.bodies[i]
+        done = self.anonymizer.anonymize_images(body)
+        if len(done) != len(body.image_tag_values_set):
+            raise RuntimeError(f"{len(done)} of {len(body.image_tag_values_set)} anonymized")
 
-        seconds = profiled(profile, run)
-        if sb.index.counts()["images"] != len(paths):
-            raise RuntimeError("in-place anonymization lost or duplicated images")
-        return seconds
+    def close(self) -> None:
+        try:
+            if self.sb.index.counts()["images"] != len(self.paths):
+                raise RuntimeError("in-place anonymization lost or duplicated images")
+        finally:
+            self.sb.close()
 
 
-def bench_slicebox(paths: list[Path], work: Path, *, workers: int | None) -> float:
-    auth = (SUPERUSER, PASSWORD)
-    with start_slicebox(work / "slicebox", workers=workers) as server:
-        ids = upload_ids(f"{server.url}/api/images", paths, clients=4, auth=auth)
-        bodies = [
+class SliceboxRest:
+    """``POST /api/anonymization/anonymize`` per study against ``slicebox serve``."""
+
+    key, name = "slicebox", "slicebox POST /api/anonymization/anonymize"
+
+    def __init__(
+        self, paths: list[Path], studies: list[list[int]], work: Path, workers: int | None
+    ) -> None:
+        self.paths, self.studies = paths, studies
+        self.server = start_slicebox(work / "slicebox", workers=workers)
+        self.auth = (SUPERUSER, PASSWORD)
+        self.client = httpx.Client(base_url=self.server.url, auth=self.auth, timeout=600)
+        self.bodies: list[dict[str, Any]] = []
+
+    def prepare(self) -> None:
+        ids = upload_ids(f"{self.server.url}/api/images", self.paths, clients=4, auth=self.auth)
+        self.bodies = [
             {
                 "profile": BASIC,
-                "imageTagValuesSet": [{"imageId": ids[i], "tagValues": []} for i in s],
+                "imageTagValuesSet": [{"imageId": ids[i], "tagValues": []} for i in study],
             }
-            for s in studies_of(len(paths))
+            for study in self.studies
         ]
-        with httpx.Client(base_url=server.url, auth=auth, timeout=600) as client:
-            t0 = time.perf_counter()
-            for body in bodies:
-                response = client.post("/api/anonymization/anonymize", json=body)
-                if response.status_code != 200 or len(response.json()) != len(
-                    body["imageTagValuesSet"]
-                ):
-                    raise RuntimeError(f"{response.status_code}: {response.text[:300]}")
-            seconds = time.perf_counter() - t0
-        if server.proc.poll() is not None:
-            raise RuntimeError(f"slicebox died:\n{server.log_tail()}")
-        return seconds
+
+    def study(self, i: int) -> None:
+        body = self.bodies[i]
+        response = self.client.post("/api/anonymization/anonymize", json=body)
+        if response.status_code != 200 or len(response.json()) != len(body["imageTagValuesSet"]):
+            raise RuntimeError(f"{response.status_code}: {response.text[:300]}")
+
+    def close(self) -> None:
+        self.client.close()
+        alive = self.server.proc.poll() is None
+        self.server.stop()
+        if not alive:
+            raise RuntimeError(f"slicebox died:\n{self.server.log_tail()}")
 
 
-def bench_orthanc(paths: list[Path], work: Path) -> float:
-    with start_orthanc(work / "orthanc") as server:
-        upload(f"{server.url}/instances", paths, clients=4, ok={200})
-        with httpx.Client(base_url=server.url, timeout=600) as client:
-            studies = client.get("/studies").json()
-            t0 = time.perf_counter()
-            for study in studies:
-                response = client.post(f"/studies/{study}/anonymize", json={})
-                if response.status_code != 200 or "ID" not in response.json():
-                    raise RuntimeError(f"{response.status_code}: {response.text[:300]}")
-            seconds = time.perf_counter() - t0
-            instances = len(client.get("/instances").json())
-        if instances != 2 * len(paths):
-            raise RuntimeError(f"Orthanc holds {instances} instances, expected {2 * len(paths)}")
-        return seconds
+class Orthanc:
+    """``POST /studies/{id}/anonymize`` (synchronous) per study on Debian's Orthanc."""
+
+    key, name = "orthanc", "Orthanc POST /studies/{id}/anonymize"
+
+    def __init__(self, paths: list[Path], studies: list[list[int]], work: Path) -> None:
+        self.paths, self.studies = paths, studies
+        self.server = start_orthanc(work / "orthanc")
+        self.client = httpx.Client(base_url=self.server.url, timeout=600)
+        self.ids: list[str] = []
+
+    def prepare(self) -> None:
+        upload(f"{self.server.url}/instances", self.paths, clients=4, ok={200})
+        by_uid = {
+            study["MainDicomTags"]["StudyInstanceUID"]: study["ID"]
+            for study in self.client.get("/studies", params={"expand": ""}).json()
+        }
+        uids = [study_uid(self.paths[group[0]]) for group in self.studies]
+        self.ids = [by_uid[uid] for uid in uids]
+
+    def study(self, i: int) -> None:
+        response = self.client.post(f"/studies/{self.ids[i]}/anonymize", json={})
+        if response.status_code != 200 or "ID" not in response.json():
+            raise RuntimeError(f"{response.status_code}: {response.text[:300]}")
+
+    def close(self) -> None:
+        try:
+            instances = len(self.client.get("/instances").json())
+            if instances != 2 * len(self.paths):
+                raise RuntimeError(
+                    f"Orthanc holds {instances} instances, not {2 * len(self.paths)}"
+                )
+        finally:
+            self.client.close()
+            self.server.stop()
+
+
+def study_uid(path: Path) -> str:
+    from pydicom import dcmread
+
+    return str(
+        dcmread(path, stop_before_pixels=True, specific_tags=["StudyInstanceUID"]).StudyInstanceUID
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -215,39 +261,58 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-core", action="store_true")
     parser.add_argument("--skip-slicebox", action="store_true")
     parser.add_argument("--skip-orthanc", action="store_true")
-    parser.add_argument("--profile", action="store_true", help="cProfile the core rows")
     args = parser.parse_args(argv)
 
     corpus_dir = args.corpus or Path(tempfile.gettempdir()) / f"slicebox-bench/ct-{args.count}"
     t0 = time.perf_counter()
     paths = write_corpus(corpus_dir, args.count)
+    studies = studies_of(len(paths))
     print(
-        f"corpus: {len(paths)} CT 512x512 files in {len(studies_of(len(paths)))} studies,"
-        f" {corpus_dir} ({time.perf_counter() - t0:.1f} s)"
+        f"corpus: {len(paths)} CT 512x512 files in {len(studies)} studies, {corpus_dir}"
+        f" ({time.perf_counter() - t0:.1f} s)",
+        flush=True,
     )
-    print(HEADER, flush=True)
     rows: dict[str, Row] = {}
-
-    def record(key: str, name: str, seconds: float) -> None:
-        rows[key] = Row(name, len(paths), seconds)
-        print(rows[key].line(), flush=True)
-
-    with tempfile.TemporaryDirectory(prefix="slicebox-anonymize-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="slicebox-anonymize-") as tmp, ExitStack() as stack:
         work = Path(tmp)
+        makers: list[Callable[[], Any]] = []
         if not args.skip_core:
-            seconds = bench_core_file(paths, work, profile=args.profile)
-            record("core-file", "core anonymize_file (no storage)", seconds)
-            seconds = bench_core_in_place(paths, work, profile=args.profile)
-            record("core", "core anonymize_images (in place, per study)", seconds)
+            makers += [
+                lambda: CoreFile(paths, studies, work),
+                lambda: CoreInPlace(paths, studies, work),
+            ]
         if not args.skip_slicebox:
-            seconds = bench_slicebox(paths, work, workers=args.workers)
-            record("slicebox", "slicebox POST /api/anonymization/anonymize", seconds)
+            makers.append(lambda: SliceboxRest(paths, studies, work, args.workers))
         if not args.skip_orthanc:
-            record("orthanc", "Orthanc POST /studies/{id}/anonymize", bench_orthanc(paths, work))
+            makers.append(lambda: Orthanc(paths, studies, work))
+        contenders = []
+        for make in makers:
+            contender = make()
+            stack.callback(contender.close)
+            t1 = time.perf_counter()
+            contender.prepare()
+            print(f"prepared {contender.name} ({time.perf_counter() - t1:.1f} s)", flush=True)
+            contenders.append(contender)
+        # Interleaved, study by study: the machine's load (shared, noisy) weighs on every row
+        # alike, which running the rows one after the other would not ensure.
+        seconds = dict.fromkeys((c.key for c in contenders), 0.0)
+        for i in range(len(studies)):
+            for contender in contenders:
+                t1 = time.perf_counter()
+                contender.study(i)
+                seconds[contender.key] += time.perf_counter() - t1
+        print(HEADER)
+        for contender in contenders:
+            rows[contender.key] = Row(contender.name, len(paths), seconds[contender.key])
+            print(rows[contender.key].line(), flush=True)
 
     theirs = rows.get("orthanc")
     if theirs:
-        for key, label in (("slicebox", "slicebox REST"), ("core", "core in place")):
+        for key, label in (
+            ("slicebox", "slicebox REST"),
+            ("core", "core in place"),
+            ("core-file", "core anonymize_file"),
+        ):
             ours = rows.get(key)
             if ours:
                 ratio = ours.images_per_s / theirs.images_per_s

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import ssl
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import IO, Any, BinaryIO, Literal, TypeVar
@@ -40,6 +41,7 @@ from slicebox_core.models import (
 )
 
 from .automation import AutomationMixin
+from .network import NetworkMixin
 from .errors import error_for_response, transport_error
 from .params import filter_params, list_params
 from .results import UploadResult
@@ -57,7 +59,7 @@ DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 CHUNK = 1 << 20
 
 
-class SliceboxClient(AutomationMixin):
+class SliceboxClient(AutomationMixin, NetworkMixin):
     """A slicebox server over HTTP.
 
     Args:
@@ -67,7 +69,8 @@ class SliceboxClient(AutomationMixin):
         transport: an httpx transport, e.g. ``httpx.WSGITransport(app=create_app(sb))`` to
             talk to an app in-process.
         timeout: seconds, or an ``httpx.Timeout``.
-        verify: TLS verification, as for httpx (a CA bundle path or False).
+        verify: TLS verification: True (system CAs), False, an ``ssl.SSLContext``, or the
+            path of a CA bundle (e.g. a server's self-signed certificate).
 
     Authentication: HTTP Basic with ``user`` and ``password`` on every request, or a cookie
     session after :meth:`login` (the session is bound to this client's address and
@@ -87,11 +90,13 @@ class SliceboxClient(AutomationMixin):
         *,
         transport: httpx.BaseTransport | None = None,
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
-        verify: bool | str = True,
+        verify: bool | str | ssl.SSLContext = True,
     ) -> None:
         self._user = user
         self._password = password
         auth = httpx.BasicAuth(user, password or "") if user is not None else None
+        if isinstance(verify, str):  # httpx wants a context for a CA file
+            verify = ssl.create_default_context(cafile=verify)
         self._http = httpx.Client(
             base_url=base_url.rstrip("/"),
             auth=auth,

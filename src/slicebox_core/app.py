@@ -31,6 +31,7 @@ from .images.service import ImageService
 from .index.service import IndexService
 from .index.tags import SeriesTagService
 from .log.service import LogService
+from .network import NetworkService
 from .storage.base import Storage, open_storage
 from .system import SystemService
 from .users.service import UserService
@@ -90,6 +91,12 @@ class Slicebox:
         self.events.subscribe(SourceDeleted, self.tag_filters.on_source_deleted)
         self.system.source_providers += [self.watches.sources, self.imports.sources]
         self.background_tasks.append(AutomationWorker(self))
+        # DICOM networking (spec §5.12-§5.13): SCPs are sources, SCUs destinations
+        self.network = NetworkService(
+            self.db, self.images, self.index, self.log, config, events=self.events,
+            system=self.system,
+        )  # fmt: skip
+        self.background_tasks.append(self.network.listener_task())
 
     @classmethod
     def open(

@@ -273,6 +273,13 @@ def _operation(
         out["x-slicebox-role"] = access.value
         responses.setdefault("401", _response(registry, Text("authentication missing or invalid")))
         responses.setdefault("403", _response(registry, Text("role too low")))
+        responses.setdefault(
+            "429",
+            _response(
+                registry,
+                Text("too many failed password checks for the user or client; see Retry-After"),
+            ),
+        )
     else:
         out["security"] = []
     if op.body is not None:
@@ -280,6 +287,9 @@ def _operation(
         responses.setdefault("413", _response(registry, Text("body too large")))
     if op.params:  # every parameter is validated: bad values answer 400
         responses.setdefault("400", _response(registry, BAD_REQUEST))
+    if "{" in template:
+        # the router matches only 64-bit integer ids: any other path segment is no resource
+        responses.setdefault("404", _response(registry, Text("not found")))
     if any(p.required for p in op.params):
         # spec §2.3: a missing required query parameter answers 404
         responses.setdefault(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -52,7 +53,7 @@ class LiveServer:
         workers: gunicorn worker processes.
         env: more ``SLICEBOX_*`` settings.
         scheme: ``https`` when the settings configure TLS.
-        verify: TLS verification for the health probe (a CA file).
+        verify: TLS verification for the health probe.
         port: a fixed port (to restart on the same address), else a free one.
     """
 
@@ -63,7 +64,7 @@ class LiveServer:
         workers: int = 2,
         env: dict[str, str] | None = None,
         scheme: str = "http",
-        verify: str | bool = True,
+        verify: ssl.SSLContext | bool = True,
         port: int | None = None,
     ) -> None:
         self.data_dir = data_dir

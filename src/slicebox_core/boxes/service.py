@@ -745,7 +745,7 @@ class BoxService:
         ``max_attempts``, fail its transaction.
 
         Returns:
-            True when the transaction was marked FAILED.
+            True when this call marked the transaction FAILED.
         """
         now = now_ms()
         gave_up = protocol.gives_up(claimed.attempts, self.config.max_attempts)
@@ -753,7 +753,7 @@ class BoxService:
             claimed.attempts, base_s=self.config.retry_interval_s, cap_s=self.config.max_backoff_s
         )
 
-        def write(session: Session) -> None:
+        def write(session: Session) -> bool:
             session.execute(
                 update(OI)
                 .where(OI.c.id == claimed.image.id, OI.c.claimed_by == claimed.owner)
@@ -764,22 +764,27 @@ class BoxService:
                     last_error=error[:2000],
                 )
             )
-            if gave_up:
-                session.execute(
-                    update(OT)
-                    .where(OT.c.id == claimed.transaction.id)
-                    .values(status=TransactionStatus.FAILED.value, updated=now)
+            if not gave_up:
+                return False
+            result = session.execute(
+                update(OT)
+                .where(
+                    OT.c.id == claimed.transaction.id,
+                    OT.c.status != TransactionStatus.FAILED.value,
                 )
+                .values(status=TransactionStatus.FAILED.value, updated=now)
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
 
-        self._db.run_write(write)
-        if gave_up:
+        failed: bool = self._db.run_write(write)
+        if failed:
             self.system_log.error(
                 SUBJECT,
                 f"Sending transaction {claimed.transaction.id} to box "
                 f"{claimed.transaction.box_name} failed after {claimed.attempts} attempts "
                 f"of image {claimed.image.image_id}",
             )
-        return gave_up
+        return failed
 
     def release(self, claimed: ClaimedImage) -> None:
         """Give a claimed image back untried (a worker stopping)."""

@@ -11,6 +11,9 @@ Never create a :class:`Database` before gunicorn forks: each worker opens its ow
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import os
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -43,8 +46,18 @@ class Database:
                 pool_pre_ping=True,
             )
             self.write_engine = self.engine
+        self._lock_path = self._sqlite_lock_path(url) if self.is_sqlite else None
+        self._thread_lock = threading.Lock()
+        self._local = threading.local()
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         self._write = sessionmaker(self.write_engine, expire_on_commit=False)
+
+    @staticmethod
+    def _sqlite_lock_path(url: str) -> str | None:
+        path = url.split("///", 1)[-1].split("?", 1)[0]
+        if not path or path == ":memory:":
+            return None
+        return path + ".writelock"
 
     @staticmethod
     def _prepare_sqlite_file(url: str) -> None:
@@ -94,8 +107,41 @@ class Database:
     @contextlib.contextmanager
     def write(self) -> Iterator[Session]:
         """A session in one transaction: committed on success, rolled back on error."""
-        with self._write() as session, session.begin():
+        with self._writer_turn(), self._write() as session, session.begin():
             yield session
+
+    @contextlib.contextmanager
+    def _writer_turn(self) -> Iterator[None]:
+        """On SQLite, queue writers on a lock that wakes them at once.
+
+        SQLite's own busy handler polls with sleeps of up to 100 ms, so writers from several
+        processes (gunicorn workers, the background worker) waste most of their time asleep.
+        A thread lock orders this process's writers; an ``flock`` on a file beside the
+        database orders the processes. Re-entrant: an inner write in the same thread passes.
+        """
+        if self._lock_path is None:
+            yield
+            return
+        depth = getattr(self._local, "depth", 0)
+        if depth:
+            self._local.depth = depth + 1
+            try:
+                yield
+            finally:
+                self._local.depth = depth
+            return
+        with self._thread_lock:
+            fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                self._local.depth = 1
+                try:
+                    yield
+                finally:
+                    self._local.depth = 0
+                    fcntl.flock(fd, fcntl.LOCK_UN)
+            finally:
+                os.close(fd)
 
     def run_write(self, fn: Any, *, attempts: int = 5) -> Any:
         """Run ``fn(session)`` in a write transaction, retrying on transient lock errors."""

@@ -166,6 +166,7 @@ class ImageService:
             for key in stored:
                 self._storage.delete(key)
             raise
+        self._storage.sync()
         if replaced:
             self._storage.delete(replaced)
         self._events.publish(ImageAdded(result.image.id, source, result.overwrite))

@@ -28,11 +28,15 @@ class Storage(Protocol):
         ...
 
     def put_file(self, key: str, path: Path) -> None:
-        """Move the finished temporary file ``path`` under ``key`` (atomic, durable).
+        """Move the finished temporary file ``path`` under ``key`` (atomic; see :meth:`sync`).
 
         Raises:
             InsufficientStorage: no room left; ``path`` is left for the caller to remove.
         """
+        ...
+
+    def sync(self) -> None:
+        """Make every completed :meth:`put_file` durable (called after the index commit)."""
         ...
 
     def open(self, key: str) -> BinaryIO:

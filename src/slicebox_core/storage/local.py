@@ -28,17 +28,24 @@ class LocalStorage:
         return self.root / check_key(key)
 
     def put_file(self, key: str, path: Path) -> None:
-        target = self._path(key)
+        """Rename the (already fsynced) file into place; :meth:`sync` makes it durable."""
         try:
-            os.replace(path, target)
-            fd = os.open(self.root, os.O_RDONLY)
-            try:
-                os.fsync(fd)  # make the rename durable
-            finally:
-                os.close(fd)
+            os.replace(path, self._path(key))
         except OSError as exc:
             raise_if_full(exc)
             raise
+
+    def sync(self) -> None:
+        """Make renames durable (fsync of the folder).
+
+        Called by ingest after its transaction committed and before it answers, so the
+        database lock is not held during the flush but nothing is acknowledged unflushed.
+        """
+        fd = os.open(self.root, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
     def open(self, key: str) -> BinaryIO:
         try:

@@ -48,6 +48,9 @@ class S3Storage:
         self._client.upload_file(str(path), self.bucket, self._object(key))
         os.unlink(path)
 
+    def sync(self) -> None:
+        """Uploads are durable once ``put_file`` returns."""
+
     def open(self, key: str) -> BinaryIO:
         try:
             response = self._client.get_object(Bucket=self.bucket, Key=self._object(key))

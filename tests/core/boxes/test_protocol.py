@@ -38,7 +38,12 @@ TOKEN = "a8d2f3c4-6a3e-4bd2-9c3e-1f2d3c4b5a69"
         (f"http://example.com/api/transactions/{TOKEN}", "http", "example.com", 80),
         (f"https://example.com/api/transactions/{TOKEN}", "https", "example.com", 443),
         (f"http://10.0.0.1:5000/api/transactions/{TOKEN}", "http", "10.0.0.1", 5000),
-        (f"https://sbx.example.org:8443/x/y/transactions/{TOKEN}/", "https", "sbx.example.org", 8443),
+        (
+            f"https://sbx.example.org:8443/x/y/transactions/{TOKEN}/",
+            "https",
+            "sbx.example.org",
+            8443,
+        ),
         (f"http://[::1]:5001/api/transactions/{TOKEN}", "http", "::1", 5001),
     ],
 )

@@ -9,14 +9,15 @@ import threading
 import time
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from slicebox_core import Slicebox
 from slicebox_core.boxes.protocol import CorruptTransfer, deflate_chunks
 from slicebox_core.boxes.service import BoxService, ReceiveOutcome
-from slicebox_core.db.tables import IncomingTransactionRow, OutgoingTransactionRow
+from slicebox_core.db.tables import ImageRow, IncomingTransactionRow, OutgoingTransactionRow
 from slicebox_core.errors import InvalidInput, NotFound, Unauthorized
 from slicebox_core.events import SourceAdded, SourceDeleted
+from slicebox_core.images.service import image_from_row
 from slicebox_core.models.anonymization import (
     AnonymizationProfile,
     BulkAnonymizationData,
@@ -30,7 +31,7 @@ from slicebox_core.models.boxes import (
     TransactionStatus,
 )
 from slicebox_core.models.dicom import TagPath
-from slicebox_core.models.index import SourceType
+from slicebox_core.models.index import Image, SourceType
 from tests.factories import dicom_bytes
 
 from .conftest import Pair
@@ -49,6 +50,12 @@ def bulk(*image_ids: int, tag_values: dict[int, list[TagValue]] | None = None): 
 
 def add_images(sb: Slicebox, n: int, **kwargs: object) -> list[int]:
     return [sb.images.add(dicom_bytes(**kwargs)).image.id for _ in range(n)]  # type: ignore[arg-type]
+
+
+def all_images(sb: Slicebox) -> list[Image]:
+    """Every stored image, by id."""
+    with sb.db.read() as session:
+        return [image_from_row(r) for r in session.scalars(select(ImageRow).order_by(ImageRow.id))]
 
 
 def deflated(data: bytes) -> list[bytes]:
@@ -87,7 +94,9 @@ def test_create_connection_and_connect(sb: Slicebox, boxes: BoxService) -> None:
         boxes.box_for_token(TOKEN)  # a PUSH box's token does not authenticate anyone
     assert [b.name for b in boxes.list()] == ["remote", "other", "third"]
     assert [b.name for b in boxes.list(start_index=1, count=1)] == ["other"]
-    assert ("box", "third") in {(d.destination_type, d.destination_name) for d in sb.system.destinations()}
+    assert ("box", "third") in {
+        (d.destination_type, d.destination_name) for d in sb.system.destinations()
+    }
     assert any(s.source_type == SourceType.BOX for s in sb.system.sources())
     boxes.delete(push.id)
     boxes.delete(push.id)  # unknown: nothing
@@ -225,7 +234,7 @@ def test_receive_is_idempotent_by_sequence_number(pair: Pair) -> None:
     first = pair.u.receive_image(box, 7, 1, 2, deflated(data), sha256=sha)
     again = pair.u.receive_image(box, 7, 1, 2, deflated(data), sha256=sha)
     assert (first, again) == (ReceiveOutcome.STORED, ReceiveOutcome.DUPLICATE)
-    assert len(pair.public.index.images()) == 1
+    assert len(all_images(pair.public)) == 1
     (incoming,) = pair.u.incoming()
     assert (incoming.received_image_count, incoming.added_image_count) == (1, 1)
     assert incoming.status == TransactionStatus.PROCESSING
@@ -235,7 +244,7 @@ def test_receive_is_idempotent_by_sequence_number(pair: Pair) -> None:
     (incoming,) = pair.u.incoming()
     assert incoming.status == TransactionStatus.FINISHED
     assert len(pair.u.incoming_images(incoming.id)) == 2
-    source = pair.public.images.series_source(pair.public.index.images()[0].series_id)
+    source = pair.public.images.series_source(all_images(pair.public)[0].series_id)
     assert source is not None and (source.source_type, source.source_id) == (
         SourceType.BOX,
         box.id,
@@ -259,7 +268,7 @@ def test_concurrent_redeliveries_store_once(sb: Slicebox, boxes: BoxService) -> 
     for t in threads:
         t.join()
     assert sorted(o.value for o in outcomes) == ["duplicate"] * 3 + ["stored"]
-    assert len(sb.index.images()) == 1
+    assert len(all_images(sb)) == 1
     (incoming,) = boxes.incoming()
     assert incoming.received_image_count == 1
     orphans, missing = sb.images.check()
@@ -271,7 +280,7 @@ def test_a_checksum_mismatch_stores_nothing(pair: Pair) -> None:
     wrong = hashlib.sha256(b"something else").hexdigest()
     with pytest.raises(CorruptTransfer):
         pair.u.receive_image(pair.poll_box, 1, 1, 1, deflated(data), sha256=wrong)
-    assert pair.public.index.images() == [] and pair.u.incoming() == []
+    assert all_images(pair.public) == [] and pair.u.incoming() == []
     assert pair.public.images.check() == ([], [])
     assert list(pair.public.storage.spool_dir.glob("tmp-*")) == []
     right = hashlib.sha256(data).hexdigest()
@@ -302,7 +311,7 @@ def test_incoming_status_and_deletes(pair: Pair) -> None:
     assert incoming.status == TransactionStatus.FINISHED and incoming.received_image_count == 3
     pair.u.delete_incoming(incoming.id)
     assert pair.u.incoming() == []
-    assert len(pair.public.index.images()) == 1  # the images stay
+    assert len(all_images(pair.public)) == 1  # the images stay
     # the transfer goes on: a new incoming transaction with the same sender id
     pair.u.receive_image(box, 5, 2, 3, deflated(dicom_bytes(PatientIdentityRemoved="YES")))
     (again,) = pair.u.incoming()
@@ -327,19 +336,17 @@ def test_poll_serve_done_and_failed(pair: Pair) -> None:
         data = prepared.file.read()
     assert hashlib.sha256(data).hexdigest() == prepared.sha256 and len(data) == prepared.size
     assert b"anon 001" in data and b"Real^Name" not in data
-    with pytest.raises(NotFound):
-        with u.serve_outgoing(box, later.id, item.image.id):
-            pass
+    with pytest.raises(NotFound), u.serve_outgoing(box, later.id, item.image.id):
+        pass
     u.outgoing_done(box, item)
     u.outgoing_done(box, item)  # repeated: nothing more
     assert u.get_outgoing(tx.id).sent_image_count == 1
-    (second,) = u.poll(box, 5)  # the leased items are not offered twice
-    assert second.image.sequence_number == 2
+    second, third = u.poll(box, 5)  # what was polled before is leased: not offered twice
+    assert second.image.sequence_number == 2 and third.transaction.id == later.id
+    assert u.poll(box, 5) == []
     u.outgoing_done(box, second)
     assert u.get_outgoing(tx.id).status == TransactionStatus.FINISHED
     assert [e.image_ids for e in pair.sent] == [tuple(ids[:2])]
-    time.sleep(0)  # the third is leased to nobody yet
-    (third,) = u.poll(box, 5)
     u.outgoing_failed(box, FailedOutgoingTransactionImage(third, "cannot store"))
     assert u.get_outgoing(later.id).status == TransactionStatus.FAILED
     assert u.poll(box, 5) == []
@@ -353,7 +360,9 @@ def test_deleted_images_leave_the_transactions(pair: Pair) -> None:
     tx = pair.h.send(pair.push_box.id, bulk(*ids))
     pair.hospital.images.delete(ids[0])
     assert [r.image_id for r in pair.h.outgoing_transaction_images(tx.id)] == [ids[1]]
-    pair.u.receive_image(pair.poll_box, 9, 1, 1, deflated(dicom_bytes(PatientIdentityRemoved="YES")))
+    pair.u.receive_image(
+        pair.poll_box, 9, 1, 1, deflated(dicom_bytes(PatientIdentityRemoved="YES"))
+    )
     (incoming,) = pair.u.incoming()
     (image,) = pair.u.incoming_images(incoming.id)
     pair.public.images.delete(image.id)
@@ -370,7 +379,9 @@ def test_housekeeping_sets_stalled_transactions_waiting(pair: Pair) -> None:
             .where(OutgoingTransactionRow.id == tx.id)
             .values(status="PROCESSING", updated=old)
         )
-    pair.u.receive_image(pair.poll_box, 4, 1, 2, deflated(dicom_bytes(PatientIdentityRemoved="YES")))
+    pair.u.receive_image(
+        pair.poll_box, 4, 1, 2, deflated(dicom_bytes(PatientIdentityRemoved="YES"))
+    )
     assert pair.h.housekeeping() == 1
     assert pair.h.get_outgoing(tx.id).status == TransactionStatus.WAITING
     assert pair.u.housekeeping() == 0  # updated just now

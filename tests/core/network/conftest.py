@@ -25,7 +25,8 @@ def free_port() -> int:
 
 
 def network_for(sb: Slicebox, settings: NetworkSettings = FAST) -> NetworkService:
-    """The service as the facade will build it (``sb.network``)."""
+    """The service as the facade builds it (``sb.network``), with test settings; the facade's
+    own service already registers SCP sources and SCU destinations on ``sb.system``."""
     return NetworkService(
         sb.db,
         sb.images,
@@ -33,7 +34,6 @@ def network_for(sb: Slicebox, settings: NetworkSettings = FAST) -> NetworkServic
         sb.log,
         sb.config,
         events=sb.events,
-        system=sb.system,
         settings=settings,
     )
 
