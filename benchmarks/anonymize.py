@@ -35,10 +35,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 
 from corpus import layout, write_corpus
 from ingest import upload
-from servers import PASSWORD, SUPERUSER, start_orthanc, start_slicebox
+from servers import PASSWORD, SUPERUSER, Server, start_orthanc, start_slicebox
 
 BASIC = {"options": [{"name": "BASIC_PROFILE"}]}
 
@@ -69,6 +70,28 @@ def studies_of(count: int) -> list[list[int]]:
             range(spec.first_index, spec.first_index + len(spec.sop_uids))
         )
     return list(groups.values())
+
+
+def settle(server: Server, *, idle_percent: float = 5.0, timeout_s: float = 300.0) -> None:
+    """Wait until ``server`` and its children use less than ``idle_percent`` of one CPU, so
+    that work left from the uploads (the job worker's series-type refresh) does not slow the
+    timed rows."""
+    deadline = time.monotonic() + timeout_s
+    root = psutil.Process(server.proc.pid)
+    while time.monotonic() < deadline:
+        procs = [root, *root.children(recursive=True)]
+        for proc in procs:
+            proc.cpu_percent(None)
+        time.sleep(1.0)
+        busy = 0.0
+        for proc in procs:
+            try:
+                busy += proc.cpu_percent(None)
+            except psutil.NoSuchProcess:
+                pass
+        if busy < idle_percent:
+            return
+    raise RuntimeError(f"{server.name} still busy after {timeout_s} s")
 
 
 def upload_ids(url: str, paths: list[Path], *, clients: int, auth: tuple[str, str]) -> list[int]:
@@ -186,6 +209,7 @@ class SliceboxRest:
 
     def prepare(self) -> None:
         ids = upload_ids(f"{self.server.url}/api/images", self.paths, clients=4, auth=self.auth)
+        settle(self.server)
         self.bodies = [
             {
                 "profile": BASIC,
@@ -221,6 +245,7 @@ class Orthanc:
 
     def prepare(self) -> None:
         upload(f"{self.server.url}/instances", self.paths, clients=4, ok={200})
+        settle(self.server)
         by_uid = {
             study["MainDicomTags"]["StudyInstanceUID"]: study["ID"]
             for study in self.client.get("/studies", params={"expand": ""}).json()

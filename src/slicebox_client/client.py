@@ -40,6 +40,7 @@ from slicebox_core.models import (
     UserInfo,
 )
 
+from .anonymization import AnonymizationMixin
 from .automation import AutomationMixin
 from .network import NetworkMixin
 from .errors import error_for_response, transport_error
@@ -59,7 +60,7 @@ DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 CHUNK = 1 << 20
 
 
-class SliceboxClient(AutomationMixin, NetworkMixin):
+class SliceboxClient(AutomationMixin, NetworkMixin, AnonymizationMixin):
     """A slicebox server over HTTP.
 
     Args:

@@ -16,6 +16,7 @@ from typing import Any
 
 import attrs
 
+from .anonymize.images import ImageAnonymizer
 from .anonymize.service import AnonymizationService
 from .config import Config, load_config
 from .db.engine import Database
@@ -65,6 +66,7 @@ class Slicebox:
         self.system = SystemService(self.db, config)
         self.anonymization = AnonymizationService(self.db, config=config.anonymization)
         self.images.reverser = self.anonymization.reverse
+        self.image_anonymizer = ImageAnonymizer(self.images, self.anonymization)
         self.events.subscribe(
             ImagesDeleted, lambda e: self.anonymization.keys.on_images_deleted(e.image_ids)
         )

@@ -14,7 +14,6 @@ from gunicorn.app.base import BaseApplication
 from slicebox_core.config import Config
 from slicebox_core.errors import InvalidInput
 
-
 if TYPE_CHECKING:
     import falcon
 

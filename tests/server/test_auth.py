@@ -232,6 +232,7 @@ def test_the_minimum_role_gets_through(walker: testing.TestClient) -> None:
         # not an authentication or role refusal and not a server error
         assert result.status_code not in (401, 403), (r, result.status_code, result.text)
         assert result.status_code < 500, (r, result.status_code, result.text)
+        assert "$2b$" not in result.text, r  # no route ever returns a password hash
 
 
 def test_cookie_of_the_minimum_role_gets_through(

@@ -10,8 +10,10 @@ from pathlib import Path
 import falcon
 import pytest
 from falcon import inspect, testing
+from sqlalchemy import select
 
 from slicebox_core import Slicebox
+from slicebox_core.db.tables import UserRow
 from slicebox_core.models import Role
 from slicebox_core.users.service import AUDIT
 from slicebox_server import create_app
@@ -166,9 +168,12 @@ def test_logs_never_contain_passwords(
     sim.simulate_post("/api/users/login", json={"user": secrets[2], "pass": "x"}, **client)
     sim.simulate_get("/api/metadata/patients", headers=basic(SUPERUSER, secrets[1]))
     sim.simulate_get("/api/metadata/patients", headers=basic(secrets[2], secrets[1]))
+    with box.db.read() as session:
+        hashes = list(session.scalars(select(UserRow.password)))
+    assert len(hashes) == 2
     sim.simulate_delete("/api/users/2", headers=ADMIN)
     stored = "\n".join(e.message for e in box.log.list(count=1000))
     assert "logged in" in stored and "failed" in stored  # the events are there...
-    for secret in secrets:  # ...the passwords are not
+    for secret in [*secrets, *hashes]:  # ...the passwords and their hashes are not
         assert secret not in stored
         assert secret not in caplog.text

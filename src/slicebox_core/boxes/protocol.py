@@ -275,11 +275,11 @@ class InflatingReader(io.RawIOBase):
     def _fill(self, limit: int) -> None:
         inflater = self._inflater
         try:
-            if inflater.unconsumed_tail:
-                out = inflater.decompress(inflater.unconsumed_tail, limit)
-            elif inflater.eof:
+            if inflater.eof:
                 out = b""
                 self._finish()
+            elif inflater.unconsumed_tail:
+                out = inflater.decompress(inflater.unconsumed_tail, limit)
             else:
                 chunk = next(self._chunks, None)
                 if chunk is None:
@@ -295,7 +295,8 @@ class InflatingReader(io.RawIOBase):
 
     def _finish(self) -> None:
         # bytes after the end of the zlib stream would be a different file glued on
-        if self._inflater.unused_data or any(chunk for chunk in self._chunks):
+        inflater = self._inflater
+        if inflater.unused_data or inflater.unconsumed_tail or any(c for c in self._chunks):
             raise CorruptTransfer("the deflated body has data after its end")
         if self._expected is not None and self._digest.hexdigest() != self._expected:
             raise CorruptTransfer("SHA-256 mismatch: the image was damaged in transit")

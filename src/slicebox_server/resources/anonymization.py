@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import falcon
 
-from slicebox_core.anonymize.images import BurnedInAnnotation, ImageAnonymizer
+from slicebox_core.anonymize.images import BurnedInAnnotation
 from slicebox_core.errors import InvalidInput, NotFound
 from slicebox_core.models import Image, Role
 from slicebox_core.models.anonymization import (
@@ -54,12 +54,6 @@ BURNED_IN = (
 )
 
 
-def image_anonymizer(sb: Slicebox) -> ImageAnonymizer:
-    """The facade's ``image_anonymizer``, or one built over its services (it holds no state)."""
-    found: ImageAnonymizer | None = getattr(sb, "image_anonymizer", None)
-    return found if found is not None else ImageAnonymizer(sb.images, sb.anonymization)
-
-
 def refused(exc: BurnedInAnnotation) -> InvalidInput:
     """The 400 of a burned-in refusal, telling a REST client how to override it."""
     return InvalidInput(
@@ -76,7 +70,7 @@ def user_name(req: falcon.Request) -> str:
 class _AnonymizerResource(Resource):
     def __init__(self, sb: Slicebox) -> None:
         super().__init__(sb)
-        self.anonymizer = image_anonymizer(sb)
+        self.anonymizer = sb.image_anonymizer
 
 
 # images (spec §3.3) ------------------------------------------------------------------------

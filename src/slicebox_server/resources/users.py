@@ -26,7 +26,7 @@ class UserPass:
     """The login body ``{user, pass}``."""
 
     user: str
-    password: str = attrs.field(metadata={"wire": "pass"})
+    password: str = attrs.field(metadata={"wire": "pass"}, repr=False)
 
 
 RATE_LIMITED = Text(

@@ -29,8 +29,7 @@ SCP = Source(SourceType.SCP, "modality", 7)
 
 
 def anonymizer(sb: Slicebox) -> ImageAnonymizer:
-    found: ImageAnonymizer | None = getattr(sb, "image_anonymizer", None)
-    return found if found is not None else ImageAnonymizer(sb.images, sb.anonymization)
+    return sb.image_anonymizer
 
 
 @pytest.fixture

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import hashlib
+import io
+import os
 import socket
 import threading
 import time
@@ -59,8 +61,6 @@ def all_images(sb: Slicebox) -> list[Image]:
 
 
 def deflated(data: bytes) -> list[bytes]:
-    import io
-
     return list(deflate_chunks(io.BytesIO(data)))
 
 
@@ -217,7 +217,7 @@ def test_claims_of_dead_local_workers_are_released(sb: Slicebox, boxes: BoxServi
     boxes.send(box.id, bulk(*add_images(sb, 2)))
     host = socket.gethostname()
     dead = boxes.claim_outgoing(box.id, owner=f"{host}:999999999:x", limit=1)
-    alive = boxes.claim_outgoing(box.id, owner=f"{host}:{__import__('os').getpid()}:y", limit=1)
+    alive = boxes.claim_outgoing(box.id, owner=f"{host}:{os.getpid()}:y", limit=1)
     assert dead and alive
     assert boxes.release_dead_claims() == 1
     again = boxes.claim_outgoing(box.id, owner="new", limit=5)
@@ -260,7 +260,7 @@ def test_concurrent_redeliveries_store_once(sb: Slicebox, boxes: BoxService) -> 
     def deliver() -> None:
         barrier.wait()
         # past the read-only check at once: the unique row decides inside the ingest
-        outcomes.append(boxes.store_image(box, 1, 1, 1, __import__("io").BytesIO(data)))
+        outcomes.append(boxes.store_image(box, 1, 1, 1, io.BytesIO(data)))
 
     threads = [threading.Thread(target=deliver) for _ in range(4)]
     for t in threads:
