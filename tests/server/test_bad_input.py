@@ -84,11 +84,7 @@ def test_malformed_multipart(http: httpx.Client, box: Slicebox, stored: None) ->
     [
         ("/api/metadata/patients/query", b"{"),
         ("/api/metadata/patients/query", b'{"startIndex": 0}'),  # count missing
-        pytest.param(
-            "/api/metadata/patients/query",
-            b'{"startIndex": "0", "count": 10}',
-            marks=pytest.mark.xfail(reason="core wire.structure coerces '0' to int"),
-        ),
+        ("/api/metadata/patients/query", b'{"startIndex": "0", "count": 10}'),
         ("/api/metadata/patients/query", b"[]"),
         ("/api/metadata/patients/query", b""),
         (
@@ -99,11 +95,7 @@ def test_malformed_multipart(http: httpx.Client, box: Slicebox, stored: None) ->
         ("/api/images/delete", b'["a"]'),
         ("/api/images/delete", b'{"ids": [1]}'),
         ("/api/images/export", b"[1,"),
-        pytest.param(
-            "/api/metadata/seriestags",
-            b'{"name": 5, "id": -1}',
-            marks=pytest.mark.xfail(reason="core wire.structure coerces 5 to '5'"),
-        ),
+        ("/api/metadata/seriestags", b'{"name": 5, "id": -1}'),
         ("/api/metadata/seriestags", b"\xff\xfe"),
         ("/api/users/login", b'{"user": "admin"}'),
     ],
@@ -126,7 +118,6 @@ def test_json_error_message_names_the_path(http: httpx.Client) -> None:
     assert "[0]" in response.text and "operator" in response.text
 
 
-@pytest.mark.xfail(reason="core wire errors name Python attributes (query_properties)")
 def test_json_error_message_uses_wire_names(http: httpx.Client) -> None:
     body = {"startIndex": 0, "count": 10, "queryProperties": [{"propertyName": "patientName"}]}
     response = http.post("/api/metadata/patients/query", json=body)
