@@ -42,8 +42,8 @@ from slicebox_core.models import (
 
 from .anonymization import AnonymizationMixin
 from .automation import AutomationMixin
-from .network import NetworkMixin
 from .errors import error_for_response, transport_error
+from .network import NetworkMixin
 from .params import filter_params, list_params
 from .results import UploadResult
 

@@ -10,7 +10,7 @@ facade, serialize with :mod:`slicebox_core.wire`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import falcon
 
@@ -31,14 +31,13 @@ def create_app(sb: Slicebox) -> falcon.App:
     Args:
         sb: an open slicebox; the app uses it from every request thread.
     """
-    app = falcon.App(
-        middleware=[
-            AuditMiddleware(sb.log),  # first: sees the caller and status of refused calls too
-            AuthMiddleware(sb.users, sb.config.server.trusted_proxies),
-            BodyLimits(sb.config.server),
-            SecurityHeaders(),
-        ]
-    )
+    middleware: list[Any] = [
+        AuditMiddleware(sb.log),  # first: sees the caller and status of refused calls too
+        AuthMiddleware(sb.users, sb.config.server.trusted_proxies),
+        BodyLimits(sb.config.server),
+        SecurityHeaders(),
+    ]
+    app = falcon.App(middleware=middleware)
     # Uploads are streamed by the resources; no form is ever parsed implicitly.
     app.req_options.auto_parse_form_urlencoded = False
     app.req_options.strip_url_path_trailing_slash = True

@@ -12,6 +12,7 @@ from .resources import (
     dictionary,
     directorywatches,
     filtering,
+    forwarding,
     images,
     imports,
     log,
@@ -154,6 +155,9 @@ ROUTES: tuple[tuple[str, type[Resource]], ...] = (
     ("/api/anonymization/keys/export/csv", anonymization.KeysCsv),
     ("/api/anonymization/keys/{id:id}", anonymization.KeyItem),
     ("/api/anonymization/keys/{id:id}/keyvalues", anonymization.KeyValues),
+    # §3.13 forwarding rules
+    ("/api/forwarding/rules", forwarding.ForwardingRules),
+    ("/api/forwarding/rules/{id:id}", forwarding.ForwardingRuleItem),
 )
 
 

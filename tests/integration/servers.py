@@ -138,6 +138,11 @@ class CuttingProxy:
                 with contextlib.suppress(OSError):
                     if reset:  # linger 0: a TCP reset, as a broken network gives
                         s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                with contextlib.suppress(OSError):
+                    # wakes the other pump blocked in recv(); close() alone would not, and
+                    # the peer would never learn that the connection is gone
+                    s.shutdown(socket.SHUT_RDWR)
+                with contextlib.suppress(OSError):
                     s.close()
 
         def pump(source: socket.socket, sink: socket.socket) -> None:

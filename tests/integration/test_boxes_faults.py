@@ -6,6 +6,7 @@ data compared), and the data directories stay consistent."""
 from __future__ import annotations
 
 import hashlib
+import uuid
 import zlib
 from pathlib import Path
 
@@ -86,22 +87,25 @@ def test_connections_cut_in_the_middle(tmp_path: Path) -> None:
     hospital = box_server(tmp_path / "hospital")
     public = box_server(tmp_path / "public")
     try:
-        with CuttingProxy(public.port, after_bytes=120_000, cuts=6) as proxy:
-            with client(hospital) as h, client(public) as u:
-                poll_box = u.create_connection("hospital")
-                via_proxy = poll_box.base_url.replace(f":{public.port}/", f":{proxy.port}/")
-                push_box = h.connect("public", via_proxy)
-                up = make_set("Cut", patients=2, series=2, images=8, size=128)
-                down = make_set("Down", patients=2, series=1, images=8, size=128)
-                h.send_to_box(push_box.id, [i for s in upload(h, up) for i in s])
-                u.send_to_box(poll_box.id, [i for s in upload(u, down) for i in s])
-                until(lambda: all_finished(h, 1), what="the pushes")
-                until(lambda: all_finished(u, 1), what="the polls")
-                assert proxy.cut == 6
-                (incoming,) = u.incoming_transactions()
-                assert incoming.received_image_count == len(up.files)
-                (pulled,) = h.incoming_transactions()
-                assert pulled.received_image_count == len(down.files)
+        with (
+            CuttingProxy(public.port, after_bytes=120_000, cuts=6) as proxy,
+            client(hospital) as h,
+            client(public) as u,
+        ):
+            poll_box = u.create_connection("hospital")
+            via_proxy = poll_box.base_url.replace(f":{public.port}/", f":{proxy.port}/")
+            push_box = h.connect("public", via_proxy)
+            up = make_set("Cut", patients=2, series=2, images=8, size=128)
+            down = make_set("Down", patients=2, series=1, images=8, size=128)
+            h.send_to_box(push_box.id, [i for s in upload(h, up) for i in s])
+            u.send_to_box(poll_box.id, [i for s in upload(u, down) for i in s])
+            until(lambda: all_finished(h, 1), what="the pushes")
+            until(lambda: all_finished(u, 1), what="the polls")
+            assert proxy.cut == 6
+            (incoming,) = u.incoming_transactions()
+            assert incoming.received_image_count == len(up.files)
+            (pulled,) = h.incoming_transactions()
+            assert pulled.received_image_count == len(down.files)
         assert_received_anonymized(public.data_dir, hospital.data_dir, [up], extra=16)
         assert_received_anonymized(hospital.data_dir, public.data_dir, [down], extra=32)
     finally:
@@ -116,7 +120,8 @@ def test_wrong_tokens_and_tampered_bodies(tmp_path: Path) -> None:
     try:
         with client(public) as u:
             poll_box = u.create_connection("hospital")
-            push_box = u.connect("elsewhere", poll_box.base_url.replace("127.0.0.1", "localhost"))
+            # a PUSH box's token (the remote's) authenticates nobody here
+            push_box = u.connect("elsewhere", f"http://127.0.0.1:9/api/transactions/{uuid.uuid4()}")
         data = make_set("Tamper", patients=1, series=1, images=1).files[0]
         params = {"transactionid": 1, "sequencenumber": 1, "totalimagecount": 1}
         with httpx.Client(base_url=public.url, timeout=10) as http:  # no user: the token is it

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pydicom
@@ -101,10 +102,18 @@ def test_push_and_poll(two: tuple[LiveServer, LiveServer]) -> None:
 def test_a_chain_of_three_brings_the_data_home(tmp_path: Path) -> None:
     """A pushes to B, C polls B, C pushes to A: B and C only ever see pseudonyms, and A's
     keys turn what comes home back into A's own instances (overwritten, not added)."""
-    servers = []
+    servers: list[LiveServer] = []
     try:
-        for name in ("a", "b", "c"):
-            servers.append(box_server(tmp_path / name, workers=1))
+        with ThreadPoolExecutor(3) as pool:  # start together: saves half the test's time
+            starting = [pool.submit(box_server, tmp_path / n, workers=1) for n in "abc"]
+            failures = []
+            for future in starting:
+                try:
+                    servers.append(future.result())
+                except Exception as exc:  # the others are stopped below
+                    failures.append(exc)
+        if failures:
+            raise failures[0]
         a, b, c = servers
         with client(a) as ca, client(b) as cb, client(c) as cc:
             _, a_to_b = connect(cb, ca, "a")  # A pushes to B

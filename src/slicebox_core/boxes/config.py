@@ -15,7 +15,7 @@ from __future__ import annotations
 import attrs
 
 
-def _positive(_: object, attribute: attrs.Attribute, value: float) -> None:  # type: ignore[type-arg]
+def _positive(_: object, attribute: attrs.Attribute, value: float) -> None:  # type: ignore[type-arg,unused-ignore]
     if value <= 0:
         raise ValueError(f"{attribute.name} must be > 0, got {value!r}")
 

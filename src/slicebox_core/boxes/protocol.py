@@ -122,10 +122,12 @@ def parse_status(text: object) -> TransactionStatus:
     Raises:
         InvalidInput: not one of WAITING, PROCESSING, FINISHED, FAILED.
     """
-    try:
-        return TransactionStatus(text)
-    except ValueError:
-        raise InvalidInput(f"Unknown transaction status {text!r}") from None
+    if isinstance(text, str):
+        try:
+            return TransactionStatus(text)
+        except ValueError:
+            pass
+    raise InvalidInput(f"Unknown transaction status {text!r}")
 
 
 @attrs.frozen
@@ -231,9 +233,9 @@ class InflatingReader(io.RawIOBase):
     def __init__(self, source: BinaryIO | Iterable[bytes], expected_sha256: str | None) -> None:
         super().__init__()
         if hasattr(source, "read"):
-            self._chunks: Iterator[bytes] = _read_chunks(source)  # type: ignore[arg-type]
+            self._chunks: Iterator[bytes] = _read_chunks(source)  # type: ignore[arg-type,unused-ignore]
         else:
-            self._chunks = iter(source)  # type: ignore[arg-type]
+            self._chunks = iter(source)  # type: ignore[arg-type,unused-ignore]
         self._expected = check_sha256(expected_sha256)
         self._inflater = zlib.decompressobj()
         self._digest = hashlib.sha256()
@@ -313,8 +315,8 @@ def _read_chunks(stream: BinaryIO) -> Iterator[bytes]:
 
 def drain(stream: BinaryIO | Iterable[bytes]) -> None:
     """Read ``stream`` to its end and drop the bytes (a body that need not be stored)."""
-    chunks = _read_chunks(stream) if hasattr(stream, "read") else stream  # type: ignore[arg-type]
-    for _ in chunks:  # type: ignore[union-attr]
+    chunks = _read_chunks(stream) if hasattr(stream, "read") else stream  # type: ignore[arg-type,unused-ignore]
+    for _ in chunks:  # type: ignore[union-attr,unused-ignore]
         pass
 
 

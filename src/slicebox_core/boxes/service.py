@@ -25,7 +25,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextvars import ContextVar
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 import attrs
 from sqlalchemy import Table, delete, func, insert, select, update
@@ -176,12 +176,14 @@ class ClaimedImage:
         attempts: claims of this image so far, this one included.
         allow_burned_in: the send allowed images with burned-in annotations.
         owner: who holds the claim.
+        tag_values: the image's custom values (spec §5.4.4).
     """
 
     item: OutgoingTransactionImage
     attempts: int
     allow_burned_in: bool
     owner: str
+    tag_values: tuple[TagValue, ...] = ()
 
     @property
     def transaction(self) -> OutgoingTransaction:
@@ -264,6 +266,7 @@ class BoxService:
         self.config = config
         self.peer_factory: PeerFactory | None = None
         self.on_queued: list[Callable[[int], None]] = []
+        self._touched: dict[int, float] = {}
 
     # --- boxes (spec §3.8) ------------------------------------------------------------------
 
@@ -443,58 +446,78 @@ class BoxService:
             NotFound: "No box found for id N".
             InvalidInput: an option the anonymizer does not implement.
         """
-        box = self.get(box_id)
+        transaction: OutgoingTransaction = self._db.run_write(
+            lambda session: self.queue(session, box_id, data)
+        )
+        self.queued(transaction)
+        return transaction
+
+    def queue(
+        self, session: Session, box_id: int, data: BulkAnonymizationData
+    ) -> OutgoingTransaction:
+        """:meth:`send` inside the caller's transaction: the outgoing transaction commits or
+        rolls back with the caller's own rows. Forwarding uses it to record which batch became
+        which transaction in the same commit, so a batch is never queued twice. Call
+        :meth:`queued` after the commit.
+
+        Raises:
+            NotFound: "No box found for id N".
+            InvalidInput: an option the anonymizer does not implement.
+        """
+        box_row = session.get(BoxRow, box_id)
+        if box_row is None:
+            raise NotFound(f"No box found for id {box_id}")
         profile = data.profile.with_basic()
         resolve_profile(profile)  # refuse now what could never be sent
         entries = data.image_tag_values_set
         now = now_ms()
+        tx_id = session.execute(
+            insert(OT)
+            .values(
+                boxid=box_row.id,
+                boxname=box_row.name,
+                profile=profile_text(profile),
+                sentimagecount=0,
+                totalimagecount=len(entries),
+                created=now,
+                updated=now,
+                status=TransactionStatus.WAITING.value,
+                allow_burned_in=bool(data.allow_burned_in_annotations),
+            )
+            .returning(OT.c.id)
+        ).scalar_one()
+        if entries:
+            rows = session.execute(
+                insert(OI).returning(OI.c.id, sort_by_parameter_order=True),
+                [
+                    {
+                        "outgoingtransactionid": tx_id,
+                        "imageid": entry.image_id,
+                        "sequencenumber": number,
+                        "sent": False,
+                        "attempts": 0,
+                        "next_attempt_at": 0,
+                        "last_error": "",
+                    }
+                    for number, entry in enumerate(entries, start=1)
+                ],
+            ).all()
+            values = [
+                {"outgoingimageid": image_id, "tagpath": str(tv.tag_path), "value": tv.value}
+                for (image_id,), entry in zip(rows, entries, strict=True)
+                for tv in entry.tag_values
+            ]
+            if values:
+                session.execute(insert(OutgoingTagValueRow), values)
+        return _outgoing(session.get_one(OutgoingTransactionRow, tx_id))
 
-        def write(session: Session) -> OutgoingTransaction:
-            tx_id = session.execute(
-                insert(OT)
-                .values(
-                    boxid=box.id,
-                    boxname=box.name,
-                    profile=profile_text(profile),
-                    sentimagecount=0,
-                    totalimagecount=len(entries),
-                    created=now,
-                    updated=now,
-                    status=TransactionStatus.WAITING.value,
-                    allow_burned_in=bool(data.allow_burned_in_annotations),
-                )
-                .returning(OT.c.id)
-            ).scalar_one()
-            if entries:
-                rows = session.execute(
-                    insert(OI).returning(OI.c.id, sort_by_parameter_order=True),
-                    [
-                        {
-                            "outgoingtransactionid": tx_id,
-                            "imageid": entry.image_id,
-                            "sequencenumber": number,
-                            "sent": False,
-                            "attempts": 0,
-                            "next_attempt_at": 0,
-                            "last_error": "",
-                        }
-                        for number, entry in enumerate(entries, start=1)
-                    ],
-                ).all()
-                values = [
-                    {"outgoingimageid": image_id, "tagpath": str(tv.tag_path), "value": tv.value}
-                    for (image_id,), entry in zip(rows, entries, strict=True)
-                    for tv in entry.tag_values
-                ]
-                if values:
-                    session.execute(insert(OutgoingTagValueRow), values)
-            return _outgoing(session.get_one(OutgoingTransactionRow, tx_id))
-
-        transaction: OutgoingTransaction = self._db.run_write(write)
-        self.system_log.info(SUBJECT, f"Sending {len(entries)} images to box {box.name}")
+    def queued(self, transaction: OutgoingTransaction) -> None:
+        """After :meth:`queue` committed: log the send and wake an in-process worker."""
+        self.system_log.info(
+            SUBJECT, f"Sending {transaction.total_image_count} images to box {transaction.box_name}"
+        )
         for wake in self.on_queued:
-            wake(box.id)
-        return transaction
+            wake(transaction.box_id)
 
     def outgoing(
         self, *, start_index: int = 0, count: int = 20
@@ -607,6 +630,9 @@ class BoxService:
             .order_by(OT.c.created, OT.c.id, OI.c.sequencenumber)
             .limit(limit)
         )
+        with self._db.read() as session:  # an idle queue costs a read, not a write
+            if session.execute(candidates.limit(1)).first() is None:
+                return []
         claim = claim_rows(OI, candidates, owner=owner, now_ms=now, lease_ms=lease_ms).returning(
             OI.c.id
         )
@@ -628,12 +654,24 @@ class BoxService:
                     OutgoingImageRow.sequencenumber,
                 )
             ).all()
+            values: dict[int, builtins.list[TagValue]] = {}
+            for image_id, path, value in session.execute(
+                select(
+                    OutgoingTagValueRow.outgoingimageid,
+                    OutgoingTagValueRow.tagpath,
+                    OutgoingTagValueRow.value,
+                )
+                .where(OutgoingTagValueRow.outgoingimageid.in_(ids))
+                .order_by(OutgoingTagValueRow.id)
+            ):
+                values.setdefault(image_id, []).append(TagValue(parse_tag_path(path), value))
             return [
                 ClaimedImage(
                     OutgoingTransactionImage(_outgoing(tx), _outgoing_image(image)),
                     image.attempts,
                     bool(tx.allow_burned_in),
                     owner,
+                    tuple(values.get(image.id, ())),
                 )
                 for image, tx in rows
             ]
@@ -654,7 +692,11 @@ class BoxService:
 
     @contextlib.contextmanager
     def prepare(
-        self, item: OutgoingTransactionImage, *, allow_burned_in: bool = False
+        self,
+        item: OutgoingTransactionImage,
+        *,
+        allow_burned_in: bool = False,
+        tag_values: Sequence[TagValue] | None = None,
     ) -> Iterator[PreparedImage]:
         """Anonymize one outgoing image into a spooled temporary file (spec §5.4.3).
 
@@ -665,7 +707,8 @@ class BoxService:
             NotFound: the image or its file is gone.
             InvalidInput: the image cannot be anonymized (e.g. burned-in annotations).
         """
-        tag_values = self.tag_values(item.image.id)
+        if tag_values is None:
+            tag_values = self.tag_values(item.image.id)
         spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115
         try:
             writer = protocol.HashingWriter(spool)  # type: ignore[arg-type]
@@ -698,15 +741,21 @@ class BoxService:
             )
         return self._deliver(claimed.transaction.id, claimed.image.id)
 
-    def _deliver(self, transaction_id: int, outgoing_image_id: int) -> bool:
+    def _deliver(
+        self, transaction_id: int, outgoing_image_id: int, *, box_id: int | None = None
+    ) -> bool:
+        """Mark one image sent (when it is the transaction's, and the transaction is
+        ``box_id``'s if given); the last one finishes the transaction."""
+        of_transaction = OI.c.outgoingtransactionid == transaction_id
+        if box_id is not None:
+            of_transaction = OI.c.outgoingtransactionid.in_(
+                select(OT.c.id).where(OT.c.id == transaction_id, OT.c.boxid == box_id)
+            )
+
         def write(session: Session) -> tuple[OutgoingTransactionRow, builtins.list[int]] | None:
             marked = session.execute(
                 update(OI)
-                .where(
-                    OI.c.id == outgoing_image_id,
-                    OI.c.outgoingtransactionid == transaction_id,
-                    OI.c.sent.is_(False),
-                )
+                .where(OI.c.id == outgoing_image_id, of_transaction, OI.c.sent.is_(False))
                 .values(sent=True, claimed_by=None, lease_until=None, last_error="")
             )
             if not marked.rowcount:  # type: ignore[attr-defined]
@@ -829,6 +878,12 @@ class BoxService:
     # --- the POLL-box side: a remote polls us (spec §5.5.5) ---------------------------------
 
     def _touch(self, box_id: int) -> None:
+        """Record that the remote of a POLL box called (at most once a second per process:
+        the online timeout is 15 s, and a write per image would slow transfers)."""
+        now = time.monotonic()
+        if now - self._touched.get(box_id, float("-inf")) < 1.0:
+            return
+        self._touched[box_id] = now
         self._db.run_write(
             lambda session: session.execute(
                 update(BoxRow).where(BoxRow.id == box_id).values(last_poll=now_ms())
@@ -854,7 +909,8 @@ class BoxService:
 
     def _outgoing_item(
         self, box: Box, transaction_id: int, outgoing_image_id: int
-    ) -> OutgoingTransactionImage | None:
+    ) -> tuple[OutgoingTransactionImage, bool] | None:
+        """The pair if it is ``box``'s, with the send's ``allow_burned_in``."""
         stmt = (
             select(OutgoingImageRow, OutgoingTransactionRow)
             .join(
@@ -872,7 +928,8 @@ class BoxService:
         if row is None:
             return None
         image, tx = row
-        return OutgoingTransactionImage(_outgoing(tx), _outgoing_image(image))
+        item = OutgoingTransactionImage(_outgoing(tx), _outgoing_image(image))
+        return item, bool(tx.allow_burned_in)
 
     @contextlib.contextmanager
     def serve_outgoing(
@@ -885,12 +942,10 @@ class BoxService:
             NotFound: the pair is not ``box``'s, or the image is gone.
             InvalidInput: the image cannot be anonymized.
         """
-        item = self._outgoing_item(box, transaction_id, outgoing_image_id)
-        if item is None:
+        found = self._outgoing_item(box, transaction_id, outgoing_image_id)
+        if found is None:
             raise NotFound(f"No outgoing image {outgoing_image_id} in transaction {transaction_id}")
-        with self._db.read() as session:
-            tx = session.get_one(OutgoingTransactionRow, transaction_id)
-            allow = bool(tx.allow_burned_in)
+        item, allow = found
         with self.prepare(item, allow_burned_in=allow) as prepared:
             yield prepared
 
@@ -898,8 +953,7 @@ class BoxService:
         """The remote stored an image we queued (``outgoing/done``); an unknown pair or a
         repeated call does nothing."""
         self._touch(box.id)
-        if self._outgoing_item(box, item.transaction.id, item.image.id) is not None:
-            self._deliver(item.transaction.id, item.image.id)
+        self._deliver(item.transaction.id, item.image.id, box_id=box.id)
 
     def outgoing_failed(self, box: Box, failed: FailedOutgoingTransactionImage) -> None:
         """The remote gave up a transaction (``outgoing/failed``): mark it FAILED, which
@@ -979,7 +1033,7 @@ class BoxService:
         if self.has_received(box.id, transaction_id, sequence_number):
             protocol.drain(body)
             return ReceiveOutcome.DUPLICATE
-        stream = protocol.InflatingReader(body, digest)
+        stream = cast(BinaryIO, protocol.InflatingReader(body, digest))
         return self.store_image(
             box, transaction_id, sequence_number, total_image_count, stream, sha256=digest
         )
@@ -1087,31 +1141,34 @@ class BoxService:
         self, session: Session, receiving: _Receiving, result: IngestResult | None = None
     ) -> None:
         now = now_ms()
-        insert_ignore(
-            session,
-            IncomingTransactionRow.__table__,  # type: ignore[arg-type]
-            {
-                "boxid": receiving.box_id,
-                "boxname": receiving.box_name,
-                "outgoingtransactionid": receiving.transaction_id,
-                "receivedimagecount": 0,
-                "addedimagecount": 0,
-                "totalimagecount": receiving.total,
-                "created": now,
-                "updated": now,
-                "status": TransactionStatus.WAITING.value,
-            },
-            ["boxid", "outgoingtransactionid"],
-            returning=False,
-        )
-        tx = session.execute(
+        find = (
             select(IncomingTransactionRow)
             .where(
                 IncomingTransactionRow.boxid == receiving.box_id,
                 IncomingTransactionRow.outgoingtransactionid == receiving.transaction_id,
             )
             .with_for_update()
-        ).scalar_one()
+        )
+        tx = session.execute(find).scalar_one_or_none()
+        if tx is None:  # the transaction's first image (or a concurrent one creates it)
+            insert_ignore(
+                session,
+                IncomingTransactionRow.__table__,  # type: ignore[arg-type]
+                {
+                    "boxid": receiving.box_id,
+                    "boxname": receiving.box_name,
+                    "outgoingtransactionid": receiving.transaction_id,
+                    "receivedimagecount": 0,
+                    "addedimagecount": 0,
+                    "totalimagecount": receiving.total,
+                    "created": now,
+                    "updated": now,
+                    "status": TransactionStatus.WAITING.value,
+                },
+                ["boxid", "outgoingtransactionid"],
+                returning=False,
+            )
+            tx = session.execute(find).scalar_one()
         recorded = insert_ignore(
             session,
             IncomingImageRow.__table__,  # type: ignore[arg-type]
@@ -1157,16 +1214,23 @@ class BoxService:
         """Set PROCESSING transactions without progress for ``stall_timeout_s`` back to
         WAITING (spec §5.5.7). Returns how many were changed."""
         cutoff = (now_ms() if now is None else now) - int(self.config.stall_timeout_s * 1000)
+        tables = (OutgoingTransactionRow, IncomingTransactionRow)
+
+        def stalled(table: Any) -> Any:
+            return (table.status == TransactionStatus.PROCESSING.value) & (table.updated < cutoff)
+
+        with self._db.read() as session:  # usually nothing: then no write transaction
+            if not any(
+                session.execute(select(t.id).where(stalled(t)).limit(1)).first() for t in tables
+            ):
+                return 0
 
         def write(session: Session) -> int:
             changed = 0
-            for table in (OutgoingTransactionRow, IncomingTransactionRow):
+            for table in tables:
                 result = session.execute(
                     update(table)
-                    .where(
-                        table.status == TransactionStatus.PROCESSING.value,
-                        table.updated < cutoff,
-                    )
+                    .where(stalled(table))
                     .values(status=TransactionStatus.WAITING.value)
                 )
                 changed += int(result.rowcount)  # type: ignore[attr-defined]

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
 from ..errors import InvalidInput, NotFound
@@ -28,6 +28,9 @@ from .protocol import CorruptTransfer
 from .service import SUBJECT, BoxService, ClaimedImage
 
 log = logging.getLogger(__name__)
+
+FETCH_ATTEMPTS = 3
+"""Tries of one polled image within a poll (then the remote offers it again later)."""
 
 
 def _describe(exc: BaseException) -> str:
@@ -74,6 +77,7 @@ class BoxLoops:
         self._poll_pool = ThreadPoolExecutor(workers, thread_name_prefix=f"box{box.id}-poll")
         self._stop = threading.Event()
         self._wake = threading.Event()
+        self._batch_broken = threading.Event()
         self._threads: list[threading.Thread] = []
         self._online: bool | None = None
         throttle_s = 1.2 * self._config.retry_interval_s
@@ -83,19 +87,20 @@ class BoxLoops:
     # --- pushing ------------------------------------------------------------------------------
 
     def push_once(self) -> int:
-        """Claim a batch of due images and push them; returns how many were claimed."""
+        """Claim a batch of due images and push them all; returns how many were claimed."""
         config = self._config
         limit = min(config.batch_size, 4 * config.parallelism)
         claimed = self._service.claim_outgoing(self.box.id, owner=self._owner, limit=limit)
-        if claimed:
-            errors = [e for e in self._push_pool.map(self._push_one, claimed) if e is not None]
-            if errors and self._push_warning.ready():
-                self._service.system_log.warn(
-                    SUBJECT,
-                    f"Connection to {self.box.name} (push) failed for {len(errors)} of "
-                    f"{len(claimed)} images ({errors[0]}). Retrying later.",
-                )
+        self._warn_push([e for e in self._push_pool.map(self._push_one, claimed) if e])
         return len(claimed)
+
+    def _warn_push(self, errors: list[str]) -> None:
+        if errors and self._push_warning.ready():
+            self._service.system_log.warn(
+                SUBJECT,
+                f"Connection to {self.box.name} (push) failed ({errors[0]}; "
+                f"{len(errors)} images). Retrying later.",
+            )
 
     def _push_one(self, claimed: ClaimedImage) -> str | None:
         """Push one image; None when it was delivered (or skipped), else the error."""
@@ -106,7 +111,11 @@ class BoxLoops:
         tx, image = claimed.transaction, claimed.image
         try:
             try:
-                with service.prepare(claimed.item, allow_burned_in=claimed.allow_burned_in) as p:
+                with service.prepare(
+                    claimed.item,
+                    allow_burned_in=claimed.allow_burned_in,
+                    tag_values=claimed.tag_values,
+                ) as p:
                     outcome = self._peer.push_image(
                         tx.id, image.sequence_number, tx.total_image_count, p.file, sha256=p.sha256
                     )
@@ -158,6 +167,7 @@ class BoxLoops:
             raise
         self._set_online(True)
         if items:
+            self._batch_broken.clear()
             list(self._poll_pool.map(self._fetch_one, items))
         return len(items)
 
@@ -167,46 +177,62 @@ class BoxLoops:
             self._online = online
 
     def _fetch_one(self, item: OutgoingTransactionImage) -> None:
+        """Store one polled image (unless it was stored before) and confirm it. A damaged
+        or broken-off download is tried again at once, a few times: otherwise the remote
+        would offer it again only when its lease ends."""
         service, box = self._service, self.box
         tx, image = item.transaction, item.image
-        if self._stop.is_set():
-            return  # the remote offers it again when its lease ends
-        if not service.has_received(box.id, tx.id, image.sequence_number):
+        for attempt in range(1, FETCH_ATTEMPTS + 1):
+            if self._stop.is_set() or self._batch_broken.is_set():
+                return  # the remote offers it again when its lease ends
             try:
-                with self._peer.fetch(tx.id, image.id) as stream:
-                    service.store_image(
-                        box,
-                        tx.id,
-                        image.sequence_number,
-                        tx.total_image_count,
-                        stream,
-                        sha256=getattr(stream, "expected_sha256", None),
-                    )
-            except CorruptTransfer as exc:
-                log.info("box %s: image %s damaged in transit: %s", box.name, image.id, exc)
-                return
-            except (NotFound, InvalidInput) as exc:  # the remote will not serve it: skip it
-                service.system_log.warn(
-                    SUBJECT,
-                    f"Box {box.name}: skipping image {image.sequence_number} of transaction "
-                    f"{tx.id}: {exc}",
-                )
-                service.record_rejected(box, tx.id, image.sequence_number, tx.total_image_count)
+                if not service.has_received(box.id, tx.id, image.sequence_number):
+                    self._store(item)
+                self._peer.done(item)
+                break
             except Exception as exc:
+                error = _describe(exc)
+            log.info("box %s: fetching image %s failed: %s", box.name, image.id, error)
+            if attempt == FETCH_ATTEMPTS:
+                self._batch_broken.set()  # the remote is in trouble: leave the rest for later
                 if self._poll_warning.ready():
                     service.system_log.warn(
                         SUBJECT,
-                        f"Connection to {box.name} (poll) failed ({_describe(exc)}). "
-                        "Retrying later.",
+                        f"Connection to {box.name} (poll) failed ({error}). Retrying later.",
                     )
                 return
-        try:
-            self._peer.done(item)
-        except Exception as exc:  # offered again after its lease; then only confirmed
-            log.info("box %s: confirming image %s failed: %s", box.name, image.id, exc)
-            return
+            self._stop.wait(min(self._config.retry_interval_s, 1.0) * attempt)
         if service.incoming_finished(box.id, tx.id):
             self._tell(tx.id, TransactionStatus.FINISHED)
+
+    def _store(self, item: OutgoingTransactionImage) -> None:
+        """Fetch and store one polled image; one the remote will not serve (404, 400) is
+        skipped, counted as received but not added (spec §5.5.6 step 2).
+
+        Raises:
+            CorruptTransfer, PeerUnavailable: try again.
+        """
+        service, box = self._service, self.box
+        tx, image = item.transaction, item.image
+        try:
+            with self._peer.fetch(tx.id, image.id) as stream:
+                service.store_image(
+                    box,
+                    tx.id,
+                    image.sequence_number,
+                    tx.total_image_count,
+                    stream,
+                    sha256=getattr(stream, "expected_sha256", None),
+                )
+        except CorruptTransfer:
+            raise
+        except (NotFound, InvalidInput) as exc:
+            service.system_log.warn(
+                SUBJECT,
+                f"Box {box.name}: skipping image {image.sequence_number} of transaction "
+                f"{tx.id}: {exc}",
+            )
+            service.record_rejected(box, tx.id, image.sequence_number, tx.total_image_count)
 
     # --- threads ------------------------------------------------------------------------------
 
@@ -223,16 +249,30 @@ class BoxLoops:
         self._wake.set()
 
     def _push_loop(self) -> None:
+        """Keep ``parallelism`` pushes going, claiming more as pushes finish (no batch
+        boundaries to wait at), and at most ``2 x parallelism`` images claimed at once."""
+        config = self._config
+        in_flight: set[Future[str | None]] = set()
         while not self._stop.is_set():
-            try:
-                claimed = self.push_once()
-            except Exception:
-                log.exception("box %s: push pass failed", self.box.name)
-                claimed = 0
-            if claimed:
-                continue  # spec §5.5.3: immediately again after a non-empty batch
-            self._wake.wait(self._config.scan_interval_s)
-            self._wake.clear()
+            room = min(config.batch_size, 2 * config.parallelism) - len(in_flight)
+            if room > 0:
+                try:
+                    claimed = self._service.claim_outgoing(
+                        self.box.id, owner=self._owner, limit=room
+                    )
+                except Exception:
+                    log.exception("box %s: claiming images failed", self.box.name)
+                    claimed = []
+                in_flight.update(self._push_pool.submit(self._push_one, c) for c in claimed)
+            if not in_flight:
+                self._wake.wait(config.scan_interval_s)
+                self._wake.clear()
+                continue
+            finished, in_flight = wait(
+                in_flight, timeout=config.scan_interval_s, return_when=FIRST_COMPLETED
+            )
+            self._warn_push([e for e in (f.result() for f in finished) if e])
+        wait(in_flight)
 
     def _poll_loop(self) -> None:
         while not self._stop.is_set():

@@ -547,3 +547,70 @@ class IncomingImageRow(Base):
     sequencenumber: Mapped[int] = mapped_column(BigInteger)
     overwrite: Mapped[bool] = mapped_column(Boolean)
     sha256: Mapped[str] = mapped_column(String(64), default="")
+
+
+# --- forwarding (spec §4.6; migration 0007) ---
+
+
+class ForwardingRuleRow(Base):
+    """Images from a source are sent on to a destination (spec §4.6)."""
+
+    __tablename__ = "ForwardingRules"
+    __table_args__ = (
+        UniqueConstraint("sourcetype", "sourceid", "destinationtype", "destinationid"),
+        AUTOINC,
+    )
+    id: Mapped[int] = _pk()
+    sourcetype: Mapped[str] = mapped_column(String(64))
+    sourcename: Mapped[str] = mapped_column(String(512))
+    sourceid: Mapped[int] = mapped_column(BigInteger)
+    destinationtype: Mapped[str] = mapped_column(String(64))
+    destinationname: Mapped[str] = mapped_column(String(512))
+    destinationid: Mapped[int] = mapped_column(BigInteger)
+    keepimages: Mapped[bool] = mapped_column(Boolean)
+
+
+class ForwardingTransactionRow(Base):
+    """A batch of one rule's images (spec §4.6), and the durable state of its delivery.
+
+    Not in the original: ``open_rule_id`` is the rule's id while the batch is *fresh* (still
+    collecting images) and NULL once it was dispatched; being unique, it makes "the rule's
+    fresh batch, or a new one" a single ``INSERT ... ON CONFLICT``. ``outgoingtransactionid``
+    is the box transaction a batch became (set in the transaction that created it, so a batch
+    is queued for a box once). A worker claims a batch until ``lease_until``; ``attempts``,
+    ``next_attempt_at`` and ``last_error`` drive retries with back-off.
+    """
+
+    __tablename__ = "ForwardingTransactions"
+    __table_args__ = (Index(None, "forwardingruleid"), AUTOINC)
+    id: Mapped[int] = _pk()
+    forwardingruleid: Mapped[int] = mapped_column(
+        Id, ForeignKey("ForwardingRules.id", ondelete="CASCADE")
+    )
+    created: Mapped[int] = mapped_column(BigInteger)
+    updated: Mapped[int] = mapped_column(BigInteger)
+    enroute: Mapped[bool] = mapped_column(Boolean)
+    delivered: Mapped[bool] = mapped_column(Boolean)
+    open_rule_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True, unique=True)
+    outgoingtransactionid: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[int] = mapped_column(BigInteger, default=0)
+    claimed_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    lease_until: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+
+
+class ForwardingTransactionImageRow(Base):
+    """One image of a forwarding batch, in arrival order (``id``). The foreign key to
+    ``Images`` (not in the original) drops deleted images from pending batches in the
+    deleting transaction itself (spec §5.6 step 5)."""
+
+    __tablename__ = "ForwardingTransactionImages"
+    __table_args__ = (UniqueConstraint("forwardingtransactionid", "imageid"), AUTOINC)
+    id: Mapped[int] = _pk()
+    forwardingtransactionid: Mapped[int] = mapped_column(
+        Id, ForeignKey("ForwardingTransactions.id", ondelete="CASCADE")
+    )
+    imageid: Mapped[int] = mapped_column(
+        Id, ForeignKey("Images.id", ondelete="CASCADE"), index=True
+    )

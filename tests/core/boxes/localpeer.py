@@ -25,12 +25,16 @@ class LocalPeer:
         service: the remote's box service.
         token: the token of the remote's POLL box.
         tamper: flip a byte of every pushed body (tests of the checksum).
+        damage_fetches: flip a byte in this many downloads, the first ones.
     """
 
-    def __init__(self, service: BoxService, token: str, *, tamper: bool = False) -> None:
+    def __init__(
+        self, service: BoxService, token: str, *, tamper: bool = False, damage_fetches: int = 0
+    ) -> None:
         self.service = service
         self.token = token
         self.tamper = tamper
+        self.damage_fetches = damage_fetches
         self.pushed = 0
 
     def _box(self):  # type: ignore[no-untyped-def]
@@ -62,7 +66,11 @@ class LocalPeer:
     @contextmanager
     def fetch(self, transaction_id: int, image_id: int) -> Iterator[BinaryIO]:
         with self.service.serve_outgoing(self._box(), transaction_id, image_id) as prepared:
-            yield InflatingReader(deflate_chunks(prepared.file), prepared.sha256)  # type: ignore[misc]
+            body = b"".join(deflate_chunks(prepared.file))
+            if self.damage_fetches > 0:
+                self.damage_fetches -= 1
+                body = body[:-10] + bytes(b ^ 0xFF for b in body[-10:])
+            yield InflatingReader([body], prepared.sha256)  # type: ignore[misc]
 
     def done(self, item: OutgoingTransactionImage) -> None:
         self.service.outgoing_done(self._box(), item)

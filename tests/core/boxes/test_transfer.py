@@ -130,6 +130,20 @@ def test_poll_transfer(pair: Pair) -> None:
     assert pair.h.list()[0].online
 
 
+def test_damaged_downloads_are_fetched_again_at_once(pair: Pair) -> None:
+    ids = add_set(pair.public, series=1, images=2)
+    tx = pair.u.send(pair.poll_box.id, bulk(*ids))
+    peer = pair.peer(damage_fetches=2)  # at most 2 of an image's 3 tries
+    loops = BoxLoops(pair.h, pair.push_box, peer, owner="test")
+    try:
+        assert loops.poll_once() == len(ids)  # one pass: no waiting for the leases to end
+    finally:
+        loops.stop()
+    assert peer.damage_fetches == 0
+    assert pair.u.get_outgoing(tx.id).status == TransactionStatus.FINISHED
+    assert len(all_images(pair.hospital)) == len(ids)
+
+
 def test_same_patient_twice_gets_the_same_pseudonym(pair: Pair) -> None:
     name, pid, _ = PATIENTS[0]
     first = pair.hospital.images.add(dicom_bytes(patient_name=name, patient_id=pid)).image.id
