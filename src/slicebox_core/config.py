@@ -173,10 +173,12 @@ class SessionConfig:
     timeout_s: int = 3600
     bind_ip_and_user_agent: bool = True
     # Failed password checks (login and HTTP Basic) allowed per user name and per client
-    # address within the window before further attempts answer 429; 0 = no limit.
-    failure_window_s: int = 900
-    max_failures_per_user: int = 10
-    max_failures_per_client: int = 100
+    # address within a sliding window before further attempts answer 429; 0 = no limit.
+    # A short window throttles guessing (20 a minute per name, with bcrypt on top) without
+    # letting anyone lock a user, the superuser included, out for long.
+    failure_window_s: int = 60
+    max_failures_per_user: int = 20
+    max_failures_per_client: int = 60
 
 
 @attrs.frozen

@@ -38,6 +38,16 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
+def _error_of(future: Future[str | None]) -> str | None:
+    """The error a push reported, or the exception it raised (e.g. the index was down while
+    recording it: the image is pushed again after its lease, and recognised by the remote)."""
+    exc = future.exception()
+    if exc is not None:
+        log.error("a box push failed unexpectedly", exc_info=exc)
+        return _describe(exc)
+    return future.result()
+
+
 class _Throttle:
     """True at most once per ``interval_s`` (spec §5.5.3 step 6: 1.2 x retry interval)."""
 
@@ -271,7 +281,7 @@ class BoxLoops:
             finished, in_flight = wait(
                 in_flight, timeout=config.scan_interval_s, return_when=FIRST_COMPLETED
             )
-            self._warn_push([e for e in (f.result() for f in finished) if e])
+            self._warn_push([e for e in map(_error_of, finished) if e])
         wait(in_flight)
 
     def _poll_loop(self) -> None:
@@ -286,8 +296,8 @@ class BoxLoops:
                         "Retrying later.",
                     )
                 offered = 0
-            if offered:
-                continue
+            if offered and not self._batch_broken.is_set():
+                continue  # immediately again after a successful, non-empty batch
             self._stop.wait(self._config.poll_interval_s)
 
     def stop(self, timeout: float = 30.0) -> None:
