@@ -42,6 +42,8 @@ from slicebox_core.models import (
 
 from .anonymization import AnonymizationMixin
 from .automation import AutomationMixin
+from .boxes import BoxesMixin
+from .forwarding import ForwardingMixin
 from .errors import error_for_response, transport_error
 from .network import NetworkMixin
 from .params import filter_params, list_params
@@ -60,7 +62,9 @@ DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 CHUNK = 1 << 20
 
 
-class SliceboxClient(AutomationMixin, NetworkMixin, AnonymizationMixin):
+class SliceboxClient(
+    AutomationMixin, NetworkMixin, AnonymizationMixin, BoxesMixin, ForwardingMixin
+):
     """A slicebox server over HTTP.
 
     Args:

@@ -33,6 +33,10 @@ from .index.service import IndexService
 from .index.tags import SeriesTagService
 from .log.service import LogService
 from .network import NetworkService
+from .boxes.service import BoxService
+from .boxes.worker import BoxWorker
+from .forwarding.service import ForwardingService
+from .forwarding.worker import ForwardingWorker
 from .storage.base import Storage, open_storage
 from .system import SystemService
 from .users.service import UserService
@@ -99,6 +103,23 @@ class Slicebox:
             system=self.system,
         )  # fmt: skip
         self.background_tasks.append(self.network.listener_task())
+        # boxes (spec §5.5): transfer state in the index; the HTTP peer is injected by the
+        # server's worker command (core never imports an HTTP client)
+        self.boxes = BoxService(
+            self.db, self.images, self.anonymization, self.log, self.events, config=config.boxes
+        )
+        self.images.in_transaction.append(self.boxes.record_received)
+        self.events.subscribe(ImagesDeleted, lambda e: self.boxes.on_images_deleted(e.image_ids))
+        self.system.source_providers.append(self.boxes.sources)
+        self.system.destination_providers.append(self.boxes.destinations)
+        self.background_tasks.append(BoxWorker(self.boxes))
+        # forwarding (spec §5.6): batches are rows written in the ingest transaction
+        self.forwarding = ForwardingService(
+            self.db, self.images, self.log, boxes=self.boxes, network=self.network,
+            system=self.system, config=config.forwarding,
+        )  # fmt: skip
+        self.images.in_transaction.append(self.forwarding.enqueue_for_ingest)
+        self.background_tasks.append(ForwardingWorker(self.forwarding, self.events))
 
     @classmethod
     def open(

@@ -23,6 +23,8 @@ import attrs
 import cattrs
 
 from .anonymize.config import AnonymizationConfig
+from .boxes.config import BoxConfig
+from .forwarding.config import ForwardingConfig
 from .errors import InvalidInput
 
 # spec §5.20 accepted-transfer-syntaxes, widened with the common compressed syntaxes
@@ -205,6 +207,8 @@ class Config:
     sessions: SessionConfig = SessionConfig()
     anonymization: AnonymizationConfig = AnonymizationConfig()
     watch: WatchConfig = WatchConfig()
+    boxes: BoxConfig = BoxConfig()
+    forwarding: ForwardingConfig = ForwardingConfig()
 
     @classmethod
     def embedded(cls, data_dir: str | os.PathLike[str] = "slicebox-data") -> Config:

@@ -204,6 +204,9 @@ def run_worker(args: argparse.Namespace) -> int:
 
 def configure_peers(sb: Any) -> None:
     """Give the core what it may not import itself: HTTP peers for boxes."""
+    from slicebox_client.peer import HttpBoxPeer
+
+    sb.boxes.peer_factory = HttpBoxPeer.for_url
 
 
 # import ----------------------------------------------------------------------------------

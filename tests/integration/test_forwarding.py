@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from slicebox_client import SliceboxClient
-from slicebox_client.boxes import BoxesMixin
 from slicebox_client.forwarding import ForwardingMixin
 from slicebox_core.models import Destination, Source, SourceType
 from slicebox_core.models.boxes import Box, TransactionStatus
@@ -33,8 +32,8 @@ AET = "SLICEBOX"
 FAST = {"batch_idle_s": 0.5, "scan_interval_s": 0.2, "retry_interval_s": 0.5, "max_backoff_s": 2}
 
 
-class Client(ForwardingMixin, BoxesMixin, SliceboxClient):
-    """The client with the box and forwarding methods (until ``SliceboxClient`` has them)."""
+Client = SliceboxClient  # the client includes ForwardingMixin, BoxesMixin
+assert issubclass(Client, ForwardingMixin)
 
 
 def serve(data_dir: Path, forwarding: dict[str, float]) -> LiveServer:

@@ -27,9 +27,8 @@ from ..factories import dicom_bytes
 from ..forwarding_wiring import wire_forwarding
 from .fixtures import BASE_URL, PASSWORD, SUPERUSER
 
-
-class Client(ForwardingMixin, SliceboxClient):
-    """The client with the forwarding methods (until ``SliceboxClient`` includes the mixin)."""
+Client = SliceboxClient  # the client includes ForwardingMixin
+assert issubclass(Client, ForwardingMixin)
 
 
 def free_port() -> int:

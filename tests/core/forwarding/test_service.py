@@ -239,3 +239,12 @@ def test_deleting_a_rule_drops_its_batches(sb: Slicebox, fwd: ForwardingService)
     fwd.delete(created.id)
     assert fwd.transactions() == []
     assert sb.images.get(image_id).id == image_id  # the image stays
+
+
+def test_the_library_source_may_be_forwarded(sb: Slicebox, fwd: ForwardingService) -> None:
+    """Images added in Python without a source come from user 0, "library"."""
+    created = fwd.create(rule(Source(SourceType.USER, "", 0), scu_destination(sb, free_port())))
+    assert created.source == Source(SourceType.USER, "library", 0)
+    image_id = sb.images.add(dicom_bytes()).image.id
+    [batch] = fwd.transactions()
+    assert batch.image_ids == (image_id,)
