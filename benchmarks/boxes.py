@@ -37,7 +37,7 @@ from servers import PASSWORD, SUPERUSER, Server, start_slicebox
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests.integration.servers import box_environment  # noqa: E402 (transitional wiring)
+from tests.integration.servers import box_environment  # noqa: E402
 
 AUTH = (SUPERUSER, PASSWORD)
 

@@ -2,16 +2,12 @@
 
 Servers are :class:`~.live.LiveServer` (``slicebox serve`` as its own process group, so
 ``kill()`` is a crash of gunicorn and the background worker together), started with fast box
-timings. Until the facade wires boxes in by itself, the processes get them from
-``boxes_shim/sitecustomize.py`` (``SLICEBOX_TEST_WIRE_BOXES=1``); the timings go in as
-``SLICEBOX_BOXES__*`` when the configuration has a ``boxes`` section, else as
-``SLICEBOX_TEST_BOXES``.
+timings given as ``SLICEBOX_BOXES__*``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import socket
 import struct
@@ -19,16 +15,12 @@ import threading
 from pathlib import Path
 from typing import Any
 
-import attrs
-
 from slicebox_client import SliceboxClient
 from slicebox_client.boxes import BoxesMixin
-from slicebox_core.config import Config
 
 from .live import PASSWORD, SUPERUSER, LiveServer, run_cli
 
 REPO = Path(__file__).resolve().parents[2]
-SHIM = Path(__file__).resolve().parent / "boxes_shim"
 
 FAST_BOXES: dict[str, Any] = {
     "retry_interval_s": 0.2,
@@ -48,14 +40,12 @@ assert issubclass(Client, BoxesMixin)
 
 
 def box_environment(boxes: dict[str, Any] | None = None) -> dict[str, str]:
-    """The environment that gives ``slicebox serve`` boxes with the timings ``boxes``."""
+    """The environment that gives ``slicebox serve`` the box timings ``boxes`` (fast ones by
+    default), with the repository on ``PYTHONPATH`` for test helpers in the servers."""
     timings = {**FAST_BOXES, **(boxes or {})}
-    if "boxes" in attrs.fields_dict(Config):
-        settings = {f"SLICEBOX_BOXES__{key.upper()}": str(v) for key, v in timings.items()}
-    else:
-        settings = {"SLICEBOX_TEST_BOXES": json.dumps(timings)}
-    path = [str(SHIM), str(REPO), os.environ.get("PYTHONPATH", "")]
-    return {"SLICEBOX_TEST_WIRE_BOXES": "1", "PYTHONPATH": os.pathsep.join(path), **settings}
+    settings = {f"SLICEBOX_BOXES__{key.upper()}": str(v) for key, v in timings.items()}
+    path = [str(REPO), os.environ.get("PYTHONPATH", "")]
+    return {"PYTHONPATH": os.pathsep.join(path), **settings}
 
 
 def box_server(
