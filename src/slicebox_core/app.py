@@ -110,7 +110,7 @@ class Slicebox:
         )
         self.images.in_transaction.append(self.boxes.record_received)
         self.events.subscribe(ImagesDeleted, lambda e: self.boxes.on_images_deleted(e.image_ids))
-        self.system.source_providers.append(self.boxes.sources)
+        self.system.source_providers.insert(1, self.boxes.sources)  # spec order: users, boxes
         self.system.destination_providers.append(self.boxes.destinations)
         self.background_tasks.append(BoxWorker(self.boxes))
         # forwarding (spec §5.6): batches are rows written in the ingest transaction

@@ -156,7 +156,11 @@ class WorkerProcess:
         delay = 1.0
         while not self._stopping.is_set():
             process = self._process
-            if process is not None and process.poll() is not None:
+            code = process.poll() if process is not None else None
+            if code is not None:
+                # stopped on purpose (a signal to the process group, e.g. Ctrl-C): no restart
+                if code in (0, -signal.SIGTERM, -signal.SIGINT):
+                    return
                 if self._stopping.wait(delay):
                     return
                 print("slicebox: the background worker stopped; restarting it", file=sys.stderr)
@@ -186,6 +190,9 @@ def run_worker(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s [worker] %(levelname)s %(name)s: %(message)s"
     )
+    # httpx logs every request URL at INFO, and box URLs carry their secret token
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
     sb = Slicebox(cli_config(args), migrate=True)
     configure_peers(sb)
     stop = threading.Event()

@@ -135,7 +135,14 @@ class ImageService:
                 header = changed
                 size, digest = hash_file(spooled.path)
                 spooled = Spooled(spooled.path, size, digest)
-        if reverse_anonymization and self.reverser is not None and _flagged_anonymous(header):
+        if (
+            reverse_anonymization
+            and self.reverser is not None
+            and _flagged_anonymous(header)
+            # look the key up on the header first: most anonymous data (box receipts) has
+            # no key here, and reading the whole file for nothing is the expensive part
+            and self.reverser(header.dataset)
+        ):
             ds = dcmread(spooled.path)
             if self.reverser(ds):
                 _rewrite(ds, spooled.path)
