@@ -43,8 +43,8 @@ from slicebox_core.models import (
 from .anonymization import AnonymizationMixin
 from .automation import AutomationMixin
 from .boxes import BoxesMixin
-from .forwarding import ForwardingMixin
 from .errors import error_for_response, transport_error
+from .forwarding import ForwardingMixin
 from .network import NetworkMixin
 from .params import filter_params, list_params
 from .results import UploadResult

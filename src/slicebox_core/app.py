@@ -18,28 +18,28 @@ import attrs
 
 from .anonymize.images import ImageAnonymizer
 from .anonymize.service import AnonymizationService
+from .boxes.service import BoxService
+from .boxes.worker import BoxWorker
 from .config import Config, load_config
 from .db.engine import Database
 from .db.migrate import upgrade
 from .events import EventBus, ImagesDeleted, SourceDeleted
 from .filters.service import TagFilterService
-from .imports.service import ImportService
-from .outbox import AutomationWorker, Outbox
-from .seriestypes.service import SeriesTypeService
-from .watch.service import DirectoryWatchService, WatchOptions
+from .forwarding.service import ForwardingService
+from .forwarding.worker import ForwardingWorker
 from .images.exports import ExportService
 from .images.service import ImageService
+from .imports.service import ImportService
 from .index.service import IndexService
 from .index.tags import SeriesTagService
 from .log.service import LogService
 from .network import NetworkService
-from .boxes.service import BoxService
-from .boxes.worker import BoxWorker
-from .forwarding.service import ForwardingService
-from .forwarding.worker import ForwardingWorker
+from .outbox import AutomationWorker, Outbox
+from .seriestypes.service import SeriesTypeService
 from .storage.base import Storage, open_storage
 from .system import SystemService
 from .users.service import UserService
+from .watch.service import DirectoryWatchService, WatchOptions
 from .worker import BackgroundTask, PeriodicTask
 
 

@@ -24,8 +24,8 @@ import cattrs
 
 from .anonymize.config import AnonymizationConfig
 from .boxes.config import BoxConfig
-from .forwarding.config import ForwardingConfig
 from .errors import InvalidInput
+from .forwarding.config import ForwardingConfig
 
 # spec §5.20 accepted-transfer-syntaxes, widened with the common compressed syntaxes
 # (stored as received; rendering goes through the pylibjpeg plugins).

@@ -68,7 +68,7 @@ def test_tag_path_shape_of_the_spec() -> None:
 
 
 def test_query_errors_name_the_path() -> None:
-    with pytest.raises(InvalidInput, match="start_index|startIndex"):
+    with pytest.raises(InvalidInput, match=r"start_index|startIndex"):
         wire.structure({"count": 1}, Query)
     with pytest.raises(InvalidInput, match="operator"):
         wire.structure(

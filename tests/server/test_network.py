@@ -32,7 +32,6 @@ from tests.factories import dicom_bytes, to_bytes
 
 from .fixtures import BASE_URL, PASSWORD, SUPERUSER, http_for
 
-
 Client = SliceboxClient  # the network methods are part of the client (NetworkMixin)
 assert issubclass(Client, NetworkMixin)
 

@@ -20,9 +20,7 @@ def _batches(ids: Iterable[int]) -> Iterable[list[int]]:
         yield ordered[start : start + BATCH]
 
 
-def delete_images(
-    session: Session, image_ids: Sequence[int]
-) -> tuple[list[str], MetaDataDeleted]:
+def delete_images(session: Session, image_ids: Sequence[int]) -> tuple[list[str], MetaDataDeleted]:
     """Delete the index rows of ``image_ids`` and every level they leave empty.
 
     Returns the storage keys to remove after commit and the deleted ids of every level.

@@ -83,12 +83,12 @@ def index_and_store(
     v = header.values
     known = _existing_chain(session, v, source)
     if known is not None:
-        patient_id, study_id, series_id, source_known = known
+        _, _, series_id, source_known = known
         patient_added = study_added = series_added = False
     else:
         source_known = False
-        patient_id, patient_added, study_id, study_added, series_id, series_added = (
-            _match_or_insert_chain(session, v)
+        _, patient_added, _, study_added, series_id, series_added = _match_or_insert_chain(
+            session, v
         )
     return _store_image(
         session, storage, spooled, header, source, on_stored,
@@ -99,8 +99,16 @@ def index_and_store(
 
 _PATIENT_ATTRS = ("patientBirthDate", "patientSex")
 _STUDY_ATTRS = ("studyDescription", "studyDate", "studyID", "accessionNumber", "patientAge")
-_SERIES_ATTRS = ("seriesDescription", "seriesDate", "modality", "protocolName",
-                 "bodyPartExamined", "manufacturer", "stationName", "frameOfReferenceUID")  # fmt: skip
+_SERIES_ATTRS = (
+    "seriesDescription",
+    "seriesDate",
+    "modality",
+    "protocolName",
+    "bodyPartExamined",
+    "manufacturer",
+    "stationName",
+    "frameOfReferenceUID",
+)
 
 
 def _existing_chain(
@@ -114,11 +122,15 @@ def _existing_chain(
     values = _attributes(v)
     row = session.execute(
         select(
-            PatientRow.id, StudyRow.id, SeriesRow.id,
+            PatientRow.id,
+            StudyRow.id,
+            SeriesRow.id,
             *(getattr(PatientRow, a) for a in _PATIENT_ATTRS),
             *(getattr(StudyRow, a) for a in _STUDY_ATTRS),
             *(getattr(SeriesRow, a) for a in _SERIES_ATTRS),
-            SeriesSourceRow.sourcetype, SeriesSourceRow.sourcename, SeriesSourceRow.sourceid,
+            SeriesSourceRow.sourcetype,
+            SeriesSourceRow.sourcename,
+            SeriesSourceRow.sourceid,
         )
         .join(StudyRow, StudyRow.patientId == PatientRow.id)
         .join(SeriesRow, SeriesRow.studyId == StudyRow.id)

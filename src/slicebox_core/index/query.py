@@ -350,9 +350,7 @@ def list_flat_series(query: ListQuery) -> Select[Any]:
     if sc is not None:
         conditions.append(sc)
     order = _flat_order(query.order_by) if query.order_by else SE.c.id
-    return _paged_flat(
-        conditions, order, query.order_ascending, query.start_index, query.count
-    )
+    return _paged_flat(conditions, order, query.order_ascending, query.start_index, query.count)
 
 
 def query_flat_series(query: Query) -> Select[Any]:

@@ -26,7 +26,7 @@ class TagPath:
     @classmethod
     def of(cls, tag: int, *outer: tuple[int, int]) -> TagPath:
         """Path to ``tag`` inside the given ``(sequence tag, item)`` steps, outermost first."""
-        return cls(tuple(TagPathStep(t, i) for t, i in outer) + (TagPathStep(tag),))
+        return cls((*(TagPathStep(t, i) for t, i in outer), TagPathStep(tag)))
 
     @property
     def tag(self) -> int:

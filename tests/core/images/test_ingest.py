@@ -18,7 +18,7 @@ from pydicom.uid import (
 )
 
 from slicebox_core import InvalidDicom, InvalidInput, NotFound, PayloadTooLarge, Slicebox
-from slicebox_core.models import ListQuery, Source, SourceType
+from slicebox_core.models import Source, SourceType
 from tests.factories import dicom_bytes, make_dataset, to_bytes
 
 
