@@ -247,6 +247,23 @@ def _structure_storage(value: Any, _: type) -> StorageConfig:
 _converter.register_structure_hook(StorageConfig, _structure_storage)
 
 
+def config_to_dict(config: Config) -> dict[str, Any]:
+    """The configuration as plain data (for handing it to a child process)."""
+    return _converter.unstructure(config)
+
+
+def config_from_dict(data: Mapping[str, Any]) -> Config:
+    """The inverse of :func:`config_to_dict`.
+
+    Raises:
+        InvalidInput: data that is not a configuration.
+    """
+    try:
+        return _converter.structure(data, Config)
+    except Exception as exc:
+        raise InvalidInput(f"invalid configuration: {_describe(exc)}") from exc
+
+
 def _coerce_env(raw: str) -> Any:
     """Environment values are strings; TOML-parse them when they look like TOML values."""
     try:

@@ -96,21 +96,31 @@ def prepare_in_child(config: Config) -> None:
     Raises:
         SliceboxError: preparing failed (the child printed why).
     """
-    import multiprocessing
+    import json
 
-    child = multiprocessing.get_context("spawn").Process(target=_prepare_child, args=(config,))
-    child.start()
-    child.join()
-    if child.exitcode != 0:
+    from slicebox_core.config import config_to_dict
+
+    # a plain child process (not multiprocessing, whose resource tracker would stay running)
+    code = "import sys\nfrom slicebox_server import cli\nsys.exit(cli.prepare_from_stdin())\n"
+    done = subprocess.run(
+        [sys.executable, "-c", code], input=json.dumps(config_to_dict(config)), text=True
+    )
+    if done.returncode != 0:
         raise SliceboxError("could not prepare the data directory (see the messages above)")
 
 
-def _prepare_child(config: Config) -> None:
+def prepare_from_stdin() -> int:
+    """The child side of :func:`prepare_in_child`: the configuration arrives as JSON."""
+    import json
+
+    from slicebox_core.config import config_from_dict
+
     try:
-        prepare(config)
+        prepare(config_from_dict(json.loads(sys.stdin.read())))
     except SliceboxError as exc:
         print(f"slicebox: {exc}", file=sys.stderr)
-        sys.exit(EXIT_USAGE)
+        return EXIT_USAGE
+    return EXIT_OK
 
 
 def serve(args: argparse.Namespace) -> int:
