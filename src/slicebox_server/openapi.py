@@ -295,6 +295,11 @@ def _operation(
         responses.setdefault(
             "404", _response(registry, Text("not found, or a required query parameter is missing"))
         )
+    if op.params:
+        # gunicorn refuses request lines over 4094 bytes itself, before slicebox sees them
+        responses.setdefault(
+            "414", {"description": "request line too long (refused by the HTTP server)"}
+        )
     out["responses"] = dict(sorted(responses.items()))
     return out
 
