@@ -47,8 +47,9 @@ from ..db.tables import (
 from ..db.upsert import insert_ignore
 from ..errors import InvalidDicom, InvalidInput, NotFound, Unauthorized
 from ..events import EventBus, ImagesSent, SourceAdded, SourceDeleted
-from ..images.service import ImageService, image_from_row
+from ..images.service import ImageService
 from ..index.query import check_paging
+from ..index.rows import image_from_row
 from ..log.service import LogService
 from ..models.anonymization import AnonymizationProfile, BulkAnonymizationData, TagValue
 from ..models.boxes import (

@@ -19,7 +19,6 @@ import attrs
 from pydicom import dcmread
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
-from pydicom.tag import Tag
 
 from ..errors import InvalidDicom
 
@@ -248,11 +247,3 @@ def read_header(
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         raise InvalidDicom(f"{type(exc).__name__}: {first_line}"[:200]) from None
     return Header(dataset=ds, sop_class_uid=sop_class, transfer_syntax_uid=ts, values=values)
-
-
-def is_tag(value: Any) -> bool:
-    try:
-        Tag(value)
-    except Exception:
-        return False
-    return True

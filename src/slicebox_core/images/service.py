@@ -22,6 +22,7 @@ from ..db.tables import ImageRow, PatientRow, SeriesSeriesTagRow, SeriesSourceRo
 from ..dicom.parse import Header, read_header
 from ..errors import InvalidInput, NotFound
 from ..events import EventBus, ImageAdded, ImagesDeleted
+from ..index.rows import image_from_row
 from ..models.dicom import ImageAttribute, ImageInformation, TagMapping
 from ..models.index import Image, IngestResult, Source, SourceType
 from ..storage.base import Storage
@@ -48,10 +49,6 @@ def _rewrite(ds: Dataset, path: Path) -> None:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
-
-
-def image_from_row(row: ImageRow) -> Image:
-    return Image(row.id, row.seriesId, row.sopInstanceUID, row.imageType, row.instanceNumber)
 
 
 class ImageService:

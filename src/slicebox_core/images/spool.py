@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import tempfile
@@ -84,16 +83,6 @@ def spool(data: object, spool_dir: Path, *, max_bytes: int = 0) -> Spooled:
         path.unlink(missing_ok=True)
         raise
     return Spooled(path, size, digest.hexdigest())
-
-
-@contextlib.contextmanager
-def spooled(data: object, spool_dir: Path, *, max_bytes: int = 0) -> Iterator[Spooled]:
-    """:func:`spool` as a context manager that removes the file unless it was moved away."""
-    result = spool(data, spool_dir, max_bytes=max_bytes)
-    try:
-        yield result
-    finally:
-        result.path.unlink(missing_ok=True)
 
 
 def hash_file(path: Path) -> tuple[int, str]:
